@@ -1,0 +1,50 @@
+# Message Passing: set-up, book, tests and benchmarks.
+# Every target creates .venv and installs the pinned dependencies first, so on a
+# fresh machine with Python 3.11 and make, `make book` and `make test` are all you need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv book book-clean test test-fast bench lock clean
+
+help:
+	@echo "make book        build the website into _build/html (incremental, cached execution)"
+	@echo "make book-clean  build the website from scratch (what CI does)"
+	@echo "make test        build the book from scratch, then run every test"
+	@echo "make test-fast   run the tests that do not need the built book"
+	@echo "make bench       run the benchmarks and print ratio tables"
+	@echo "make lock        re-pin constraints.txt from the current .venv"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	@$(BIN)/python scripts/build_book.py
+
+book-clean: $(STAMP)
+	@$(BIN)/python scripts/build_book.py --clean
+
+test: $(STAMP)
+	@$(BIN)/python scripts/build_book.py --clean
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not needs_book"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions of every package the project installs (pip freeze of a working .venv).\n# Regenerate with `make lock` after changing requirements.txt.' > constraints.txt
+
+clean:
+	rm -rf _build

@@ -1,0 +1,27 @@
+"""mplib: the numpy reference package of the course book *Message Passing*.
+
+Every figure and number in the book, and every hidden test of the exercises,
+is computed with these functions. The package is deliberately small and flat;
+each module holds one idea of the book:
+
+- :mod:`mplib.graph`: the :class:`Graph` container, networkx in and out, self-loops.
+- :mod:`mplib.scatter`: aggregation (sum, mean, max, min) and segment softmax.
+- :mod:`mplib.message_passing`: :func:`propagate`, one round of ψ, ⊕, φ.
+"""
+
+from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
+from .message_passing import adjacency_matrix, propagate
+from .scatter import scatter, segment_softmax
+
+__all__ = [
+    "Graph",
+    "from_networkx",
+    "to_networkx",
+    "add_self_loops",
+    "remove_self_loops",
+    "to_undirected",
+    "scatter",
+    "segment_softmax",
+    "propagate",
+    "adjacency_matrix",
+]

@@ -1,0 +1,112 @@
+"""Argument checks shared by the public functions of :mod:`mplib`.
+
+Every public function validates its inputs here, at the boundary, so that a
+mistake is reported with the name of the argument and what was expected,
+instead of surfacing later as a cryptic numpy broadcasting error.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def check_int(value, name, minimum=0):
+    """Return ``value`` as a Python int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_index(index, name, length=None):
+    """Return a 1-D int64 copy of an index array, or raise if it is not one."""
+    index = np.asarray(index)
+    if index.ndim != 1:
+        raise ValueError(f"`{name}` must be 1-D, got shape {index.shape}")
+    if index.size and not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integers, got dtype {index.dtype}")
+    if length is not None and index.shape[0] != length:
+        raise ValueError(f"`{name}` must have length {length}, got {index.shape[0]}")
+    return index.astype(np.int64)
+
+
+def check_edge_index(edge_index, num_nodes=None, name="edge_index"):
+    """Return ``edge_index`` as an int64 array of shape (2, E), checking node ids.
+
+    When ``num_nodes`` is given every id must lie in ``[0, num_nodes)``.
+    """
+    edge_index = np.asarray(edge_index)
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"`{name}` must have shape (2, E), got shape {edge_index.shape}")
+    if edge_index.size and not np.issubdtype(edge_index.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integer node ids, got dtype {edge_index.dtype}")
+    edge_index = edge_index.astype(np.int64)
+    if edge_index.size:
+        low = edge_index.min()
+        if low < 0:
+            raise ValueError(f"`{name}` holds a negative node id ({low}); ids must be >= 0")
+        if num_nodes is not None:
+            high = edge_index.max()
+            if high >= num_nodes:
+                raise ValueError(
+                    f"`{name}` refers to node {high}, but the graph has only {num_nodes} nodes "
+                    f"(ids 0..{num_nodes - 1})"
+                )
+    return edge_index
+
+
+def check_features(x, name="x", num_rows=None, ndim=2, allow_nonfinite=False):
+    """Return ``x`` as a float array with ``ndim`` dimensions and ``num_rows`` rows.
+
+    Integer and boolean arrays are converted to float64; float arrays keep their dtype.
+    """
+    x = np.asarray(x)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise TypeError(f"`{name}` must be a numeric array, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"`{name}` must be real, got dtype {x.dtype}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    if ndim is not None and x.ndim != ndim:
+        want = "(N, F)" if ndim == 2 else f"{ndim}-D"
+        raise ValueError(f"`{name}` must have shape {want}, got shape {x.shape}")
+    if num_rows is not None and x.shape[0] != num_rows:
+        raise ValueError(f"`{name}` must have {num_rows} rows (one per node/edge), got {x.shape[0]}")
+    if not allow_nonfinite and not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` contains NaN or infinite values")
+    return x
+
+
+def check_weight(weight, name, shape):
+    """Return ``weight`` as a float array, checking it against ``shape`` (None = any size)."""
+    weight = check_features(weight, name=name, ndim=len(shape))
+    for axis, (got, want) in enumerate(zip(weight.shape, shape)):
+        if want is not None and got != want:
+            raise ValueError(
+                f"`{name}` must have shape {tuple('*' if s is None else s for s in shape)}, "
+                f"got {weight.shape} (axis {axis} should be {want})"
+            )
+    return weight
+
+
+def check_rng(rng):
+    """Return a ``numpy.random.Generator`` from a Generator, an int seed or None."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"`rng` must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def check_segment_index(index, name, num_segments, length=None):
+    """Return a 1-D int64 index whose ids all lie in ``[0, num_segments)``."""
+    index = check_index(index, name, length)
+    if index.size:
+        if index.min() < 0:
+            raise ValueError(f"`{name}` holds a negative id ({index.min()}); ids must be >= 0")
+        if index.max() >= num_segments:
+            raise ValueError(
+                f"`{name}` refers to segment {index.max()}, but `num_segments` is {num_segments}"
+            )
+    return index

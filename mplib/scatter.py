@@ -1,0 +1,198 @@
+r"""Segment reductions: the aggregation step :math:`\bigoplus` of message passing.
+
+Every edge carries a message; ``index[k]`` says which node receives message
+``k``. Aggregation reduces all messages with the same receiver to one row. All
+reductions here are permutation-invariant: shuffling the messages (together
+with their ``index``) does not change the result.
+
+Sum and mean are computed as a sparse matrix product ``S @ src`` where ``S`` is
+the ``(num_segments, E)`` matrix with a one at ``(index[k], k)``. Max and min
+group the messages by receiver once (a counting sort, linear in ``E``) and then
+reduce them rank by rank, every segment at once; there is no loop over nodes or
+edges, only one over the position of a message within its segment.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._validate import check_int, check_segment_index
+
+__all__ = ["scatter", "segment_softmax", "REDUCTIONS"]
+
+REDUCTIONS = ("sum", "mean", "max", "min")
+_RANKS = 64  # segments with more messages than this are reduced with reduceat
+
+
+def _check_src(src):
+    src = np.asarray(src)
+    if src.ndim == 0:
+        raise ValueError("`src` must have at least one dimension (one row per message), got a scalar")
+    if src.dtype == np.bool_:
+        src = src.astype(np.int64)
+    if not np.issubdtype(src.dtype, np.number) or np.issubdtype(src.dtype, np.complexfloating):
+        raise TypeError(f"`src` must be a real numeric array, got dtype {src.dtype}")
+    return src
+
+
+def group_by_segment(index, num_segments):
+    """Order the messages by segment: a linear-time counting sort.
+
+    Returns ``(order, indptr)``: the messages of segment ``i`` are
+    ``order[indptr[i]:indptr[i + 1]]``, in their original relative order.
+    (The sort is done by scipy's conversion to a CSR matrix whose row ``i``
+    lists the columns ``k`` with ``index[k] == i``.)
+    """
+    e = index.shape[0]
+    grouped = sp.csr_matrix(
+        (np.ones(e, dtype=np.int8), (index, np.arange(e))), shape=(num_segments, e)
+    )
+    return grouped.indices.astype(np.int64), grouped.indptr.astype(np.int64)
+
+
+def _extreme(ufunc, values, rows, index, num_segments):
+    """Max or min of the messages ``values[rows[k]]`` received by ``index[k]``.
+
+    Segments are processed by rank rather than one by one: the first message of
+    every segment, then the second message of every segment that has one, and
+    so on, each step a vectorised ``ufunc`` over many segments at once. Segments
+    with more than ``_RANKS`` messages (hubs) are reduced with ``ufunc.reduceat``.
+    """
+    order, indptr = group_by_segment(index, num_segments)
+    rows = rows[order]
+    counts = np.diff(indptr)
+    out = np.zeros((num_segments,) + values.shape[1:], dtype=values.dtype)
+    hubs = np.flatnonzero(counts > _RANKS)
+    if hubs.size:
+        block = np.flatnonzero(np.repeat(counts > _RANKS, counts))  # positions of hub messages
+        starts = np.concatenate([[0], np.cumsum(counts[hubs])[:-1]])
+        out[hubs] = ufunc.reduceat(values[rows[block]], starts, axis=0)
+    nodes = np.flatnonzero((counts > 0) & (counts <= _RANKS))
+    nodes = nodes[np.argsort(-counts[nodes], kind="stable")]  # busiest first
+    starts, counts = indptr[nodes], counts[nodes]
+    acc = values[rows[starts]]
+    for rank in range(1, counts[0] if nodes.size else 0):
+        k = np.searchsorted(-counts, -rank)  # segments with more than `rank` messages
+        ufunc(acc[:k], values[rows[starts[:k] + rank]], out=acc[:k])
+    out[nodes] = acc
+    return out
+
+
+
+def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
+    """Aggregate the messages ``values[rows[k]]``, message ``k`` going to segment ``index[k]``.
+
+    This is :func:`scatter` without materialising the ``(E, F)`` message array:
+    with ``rows = src`` and ``index = dst`` it aggregates the plain message
+    :math:`\\psi = h_u` straight from the node states. Arguments are not checked.
+    """
+    if reduce in ("sum", "mean"):
+        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.int64
+        M = sp.csr_matrix(
+            (np.ones(index.shape[0], dtype=dtype), (index, rows)), shape=(num_segments, values.shape[0])
+        )
+        flat = values.reshape(values.shape[0], -1)
+        out = np.asarray(M @ flat).reshape((num_segments,) + values.shape[1:]).astype(values.dtype, copy=False)
+        if reduce == "mean":
+            counts = np.bincount(index, minlength=num_segments).reshape((-1,) + (1,) * (values.ndim - 1))
+            ftype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
+            out = (out / np.maximum(counts, 1)).astype(ftype, copy=False)
+        return out
+    ufunc = np.maximum if reduce == "max" else np.minimum
+    return _extreme(ufunc, values, rows, index, num_segments)
+
+
+def scatter(src, index, num_segments, reduce="sum"):
+    r"""Reduce the rows of ``src`` that share the same ``index``.
+
+    .. math::
+        \mathrm{out}_i = \bigoplus_{k \,:\, \mathrm{index}_k = i} \mathrm{src}_k,
+        \qquad \bigoplus \in \{\textstyle\sum, \mathrm{mean}, \max, \min\}
+
+    Parameters
+    ----------
+    src : array_like, shape (E, ...)
+        One row per message.
+    index : array_like of int, shape (E,)
+        Segment (receiving node) of each row, in ``[0, num_segments)``.
+    num_segments : int
+        Number of output rows (the number of nodes).
+    reduce : {"sum", "mean", "max", "min"}, default "sum"
+
+    Returns
+    -------
+    ndarray, shape (num_segments, ...)
+        Same dtype as ``src`` (``mean`` returns floats). A segment that
+        receives no row is 0 for every reduction, never NaN or ``-inf``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduce`` is unknown, lengths disagree or an id is out of range.
+    TypeError
+        If ``index`` does not hold integers or ``src`` is not numeric.
+
+    Examples
+    --------
+    >>> src = np.array([1.0, 2.0, 4.0])
+    >>> scatter(src, [0, 0, 2], num_segments=4)
+    array([3., 0., 4., 0.])
+    >>> scatter(src, [0, 0, 2], num_segments=4, reduce="max")
+    array([2., 0., 4., 0.])
+
+    Notes
+    -----
+    Max and min of an empty set are undefined; returning 0 (as PyG does) keeps
+    isolated nodes from poisoning the next layer with ``-inf``.
+    """
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"`reduce` must be one of {REDUCTIONS}, got {reduce!r}")
+    src = _check_src(src)
+    num_segments = check_int(num_segments, "num_segments")
+    index = check_segment_index(index, "index", num_segments, length=src.shape[0])
+    return aggregate_rows(src, np.arange(src.shape[0]), index, num_segments, reduce)
+
+
+def segment_softmax(scores, index, num_segments):
+    r"""Softmax of ``scores`` within each segment (over each node's incoming edges).
+
+    .. math::
+        \alpha_k = \frac{\exp(s_k - m_i)}{\sum_{l \,:\, \mathrm{index}_l = i} \exp(s_l - m_i)},
+        \qquad i = \mathrm{index}_k,\quad m_i = \max_{l \,:\, \mathrm{index}_l = i} s_l
+
+    Subtracting the segment maximum :math:`m_i` does not change the result but
+    keeps ``exp`` from overflowing, so scores of 1000 are fine.
+
+    Parameters
+    ----------
+    scores : array_like, shape (E,) or (E, H)
+        One score per edge (and per attention head).
+    index : array_like of int, shape (E,)
+        Segment (receiving node) of each score.
+    num_segments : int
+
+    Returns
+    -------
+    ndarray of float, same shape as ``scores``
+        Non-negative weights that sum to 1 within every non-empty segment.
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` holds NaN or infinity, or ``index`` is out of range.
+
+    Examples
+    --------
+    >>> segment_softmax([0.0, 0.0, 1000.0], [0, 0, 1], num_segments=2)
+    array([0.5, 0.5, 1. ])
+    """
+    scores = _check_src(scores)
+    if not np.issubdtype(scores.dtype, np.floating):
+        scores = scores.astype(np.float64)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("`scores` contains NaN or infinite values")
+    num_segments = check_int(num_segments, "num_segments")
+    index = check_segment_index(index, "index", num_segments, length=scores.shape[0])
+    seg_max = aggregate_rows(scores, np.arange(scores.shape[0]), index, num_segments, "max")
+    exp = np.exp(scores - seg_max[index])
+    denom = aggregate_rows(exp, np.arange(exp.shape[0]), index, num_segments, "sum")
+    return exp / denom[index]
