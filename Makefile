@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PIP_VERSION := 25.3
 
 .PHONY: help venv book book-clean test test-fast bench lock clean
 
@@ -17,30 +18,36 @@ help:
 	@echo "make bench       run the benchmarks and print ratio tables"
 	@echo "make lock        re-pin constraints.txt from the current .venv"
 
+# Extra set-up steps (npm packages, a browser) and the instructor's targets live in
+# their own files, included here.
+SETUP_EXTRA :=
+-include web.mk
+-include course.mk
+
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --upgrade "pip==$(PIP_VERSION)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(STAMP)
+venv: $(STAMP) $(SETUP_EXTRA)
 
-book: $(STAMP)
+book: venv
 	@$(BIN)/python scripts/build_book.py
 
-book-clean: $(STAMP)
+book-clean: venv
 	@$(BIN)/python scripts/build_book.py --clean
 
-test: $(STAMP)
+test: venv
 	@$(BIN)/python scripts/build_book.py --clean
 	$(BIN)/python -m pytest -n 2 -q
 
-test-fast: $(STAMP)
+test-fast: venv
 	$(BIN)/python -m pytest -n 2 -q -m "not needs_book"
 
-bench: $(STAMP)
+bench: venv
 	$(BIN)/python benchmarks/run.py
 
 lock: $(STAMP)
