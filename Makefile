@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PIP_VERSION := 25.3
+PIP_VERSION := 26.3
 
 .PHONY: help venv book book-clean test test-fast bench lock clean
 
