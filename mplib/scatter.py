@@ -90,7 +90,7 @@ def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
         M = sp.csr_matrix(
             (np.ones(index.shape[0], dtype=dtype), (index, rows)), shape=(num_segments, values.shape[0])
         )
-        flat = values.reshape(values.shape[0], -1)
+        flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:])))
         out = np.asarray(M @ flat).reshape((num_segments,) + values.shape[1:]).astype(values.dtype, copy=False)
         if reduce == "mean":
             counts = np.bincount(index, minlength=num_segments).reshape((-1,) + (1,) * (values.ndim - 1))
