@@ -7,9 +7,11 @@ each module holds one idea of the book:
 - :mod:`mplib.graph`: the :class:`Graph` container, networkx in and out, self-loops.
 - :mod:`mplib.scatter`: aggregation (sum, mean, max, min) and segment softmax.
 - :mod:`mplib.message_passing`: :func:`propagate`, one round of ψ, ⊕, φ.
+- :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
 from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
+from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
 from .scatter import scatter, segment_softmax
 
@@ -24,4 +26,11 @@ __all__ = [
     "segment_softmax",
     "propagate",
     "adjacency_matrix",
+    "gcn_conv",
+    "sage_conv",
+    "gin_conv",
+    "gat_conv",
+    "nn_conv",
+    "edge_conv",
+    "make_mlp",
 ]
