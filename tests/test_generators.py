@@ -270,14 +270,17 @@ def test_contextual_sbm_tiny_classes():
     (lambda: random_graph(5, p=0.1, rng="seed"), TypeError, r"`rng` must be a numpy Generator"),
     (lambda: contextual_sbm(-5), ValueError, r"`num_nodes` must be >= 1"),
     (lambda: contextual_sbm(10, num_classes=1), ValueError, r"`num_classes` must be >= 2"),
-    (lambda: contextual_sbm(3, num_classes=4, feature_dim=4), ValueError, r"`num_nodes` must be >= `num_classes` \(4\)"),
-    (lambda: contextual_sbm(10, homophily=1.5), ValueError, r"`homophily` must be a finite number in \[0, 1\], got 1.5"),
+    (lambda: contextual_sbm(3, num_classes=4, feature_dim=4), ValueError,
+     r"`num_nodes` must be >= `num_classes` \(4\)"),
+    (lambda: contextual_sbm(10, homophily=1.5), ValueError,
+     r"`homophily` must be a finite number in \[0, 1\], got 1.5"),
     (lambda: contextual_sbm(10, homophily=-0.1), ValueError, r"`homophily` must be a finite number in \[0, 1\]"),
     (lambda: contextual_sbm(10, homophily=None), TypeError, r"`homophily` must be a real number"),
     (lambda: contextual_sbm(10, avg_degree=-1.0), ValueError, r"`avg_degree` must be a finite number >= 0"),
     (lambda: contextual_sbm(10, mu=float("inf")), ValueError, r"`mu` must be a finite number >= 0"),
     (lambda: contextual_sbm(10, feature_dim=0), ValueError, r"`feature_dim` must be >= 1"),
-    (lambda: contextual_sbm(10, num_classes=3, feature_dim=2), ValueError, r"`feature_dim` must be >= `num_classes` \(3\)"),
+    (lambda: contextual_sbm(10, num_classes=3, feature_dim=2), ValueError,
+     r"`feature_dim` must be >= `num_classes` \(3\)"),
 ])
 def test_generators_errors(call, error, match):
     with pytest.raises(error, match=match):
