@@ -207,9 +207,9 @@ def draw_graph(graph, ax=None, pos=None, node_color=None, edge_width=None, edge_
     pos : ndarray of shape (N, 2) or dict, optional
         Node positions; default ``layout(graph, layout_kind, seed)``.
     node_color : colour (str or RGB(A) tuple), or list/array of shape (N,), optional
-        One colour name per node, or numbers. Integers are categories (e.g. WL colours, classes): equal ints, equal
-        colours, see :func:`categorical_colors` and ``categories``. Floats go
-        through ``cmap`` (default viridis; ``RdBu`` centred at 0 when the values
+        One colour name per node, or numbers. Integers are categories (e.g. WL
+        colours, classes): equal ints, equal colours, see :func:`categorical_colors`
+        and ``categories``. Floats go through ``cmap`` (default viridis; ``RdBu`` centred at 0 when the values
         have both signs).
     edge_width : array_like of shape (E,), optional
         One non-negative value per column of ``edge_index`` (e.g. attention);
@@ -318,7 +318,8 @@ def draw_graph(graph, ax=None, pos=None, node_color=None, edge_width=None, edge_
                     color="black" if light[k] else "white")
     for mappable, what in ((node_map, "node"), (edge_map, "edge")):
         if colorbar and mappable is not None:
-            ax.figure.colorbar(mappable, ax=ax, shrink=0.7, label=what if node_map and edge_map else None)
+            both = node_map is not None and edge_map is not None
+            ax.figure.colorbar(mappable, ax=ax, shrink=0.7, label=what if both else None)
     if title is not None:
         ax.set_title(title)
     ax.set_aspect("equal")
