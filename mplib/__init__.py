@@ -7,9 +7,29 @@ each module holds one idea of the book:
 - :mod:`mplib.graph`: the :class:`Graph` container, networkx in and out, self-loops.
 - :mod:`mplib.scatter`: aggregation (sum, mean, max, min) and segment softmax.
 - :mod:`mplib.message_passing`: :func:`propagate`, one round of ψ, ⊕, φ.
+- :mod:`mplib.generators`: every graph the book discusses (WL pairs, barbell, CSBM, ...).
+- :mod:`mplib.plotting`: the book's figures (``import mplib.plotting``; not loaded by default).
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
+from .generators import (
+    cycle_graph,
+    path_graph,
+    complete_graph,
+    star_graph,
+    grid_graph,
+    grid_positions,
+    tree,
+    barbell_graph,
+    complete_bipartite_graph,
+    two_triangles,
+    k33,
+    triangular_prism,
+    wl_pairs,
+    heterophilous_graph,
+    random_graph,
+    contextual_sbm,
+)
 from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
 from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
@@ -33,4 +53,20 @@ __all__ = [
     "nn_conv",
     "edge_conv",
     "make_mlp",
+    "cycle_graph",
+    "path_graph",
+    "complete_graph",
+    "star_graph",
+    "grid_graph",
+    "grid_positions",
+    "tree",
+    "barbell_graph",
+    "complete_bipartite_graph",
+    "two_triangles",
+    "k33",
+    "triangular_prism",
+    "wl_pairs",
+    "heterophilous_graph",
+    "random_graph",
+    "contextual_sbm",
 ]
