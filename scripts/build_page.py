@@ -26,7 +26,7 @@ def main(pages):
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for name in ["book", "references.bib", "_config.yml", "node_modules", "exercises", "_static"]:
+    for name in ["book", "references.bib", "_config.yml", "node_modules", "exercises", "_static", "scripts"]:
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)
     toc = ["format: jb-book", f"root: {pages[0].with_suffix('')}"]
