@@ -16,7 +16,7 @@ SUDO          := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 SETUP_EXTRA += $(MATHJAX_STAMP) $(CHROMIUM)
 
-.PHONY: web-check
+.PHONY: web-check screenshots
 
 $(MATHJAX_STAMP): package.json package-lock.json web.mk
 	@command -v npm >/dev/null || { echo "error: npm not found (install Node.js and npm)"; exit 1; }
@@ -37,3 +37,7 @@ $(CHROMIUM):
 # Run only the browser test against the current _build/html (after `make book`).
 web-check: venv
 	$(BIN)/python -m pytest -q tests/test_site.py
+
+# The same, saving a dark-mode screenshot of every page too (_build/screenshots/*-dark.png).
+screenshots: venv
+	SITE_DARK_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_site.py -k page_reads_cleanly

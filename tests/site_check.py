@@ -12,7 +12,7 @@ The pieces:
 - :func:`check_page` loads one page and returns the problems a reader would meet: HTTP status,
   console errors and uncaught exceptions, unrendered or erroneous math, images that did not load,
   internal links to missing files or anchors, failed sub-resources, any request to another host,
-  any URL under ``solutions/``. It saves a light and a dark screenshot of the page.
+  any URL under ``solutions/``. It saves a screenshot of the page (and one in dark mode if asked).
 - :func:`search_hits` runs the site's own search page for a word and returns the result links.
 - :func:`find_leaks` scans every built file for nbgrader solution or hidden-test markers.
 
@@ -219,11 +219,12 @@ _LINKS_JS = r"""
 """
 
 
-def check_page(context, base_url, site_dir, page, screenshot_dir=None):
+def check_page(context, base_url, site_dir, page, screenshot_dir=None, dark=False):
     """Load ``page`` (site-relative path) and return the list of :class:`Problem` a reader would meet.
 
     ``site_dir`` is the directory served at ``base_url``; internal links are resolved against it.
-    With ``screenshot_dir``, saves ``<page>.png`` (light) and ``<page>-dark.png`` (dark mode) there.
+    With ``screenshot_dir``, saves a full-page ``<page>.png`` there, and with ``dark`` also
+    ``<page>-dark.png`` in the theme's dark mode (about 1 to 2 s more per page).
     """
     site_dir = Path(site_dir)
     problems = []
@@ -277,6 +278,7 @@ def check_page(context, base_url, site_dir, page, screenshot_dir=None):
             shot = Path(screenshot_dir) / (page[: -len(".html")] if page.endswith(".html") else page)
             shot.parent.mkdir(parents=True, exist_ok=True)
             browser_page.screenshot(path=f"{shot}.png", full_page=True)
+        if screenshot_dir is not None and dark:
             browser_page.emulate_media(color_scheme="dark")
             browser_page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
                                   " document.documentElement.dataset.mode = 'dark'; }")

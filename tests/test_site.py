@@ -3,8 +3,9 @@
 ``make test`` builds the book from clean into ``_build/html`` first; these tests serve it on
 127.0.0.1 and, for every page ``_toc.yml`` lists, check what :func:`site_check.check_page` checks
 (HTTP 200, no console or page errors, every formula rendered, every image loaded, every internal
-link resolving, no request leaving the site, nothing under ``solutions/``). Screenshots of each page
-(light and dark) land in ``_build/screenshots/``.
+link resolving, no request leaving the site, nothing under ``solutions/``). A screenshot of each page
+lands in ``_build/screenshots/``; with ``SITE_DARK_SCREENSHOTS=1`` (``make screenshots``) one in the
+theme's dark mode too, to check that figures read well there.
 
 The second half builds a tiny book of deliberately broken pages (``tests/site_fixtures/``) and
 shows that the same checker reports each kind of breakage, and stays quiet on a good page.
@@ -13,6 +14,7 @@ Run alone: ``.venv/bin/python -m pytest tests/test_site.py -q`` (after ``make bo
 """
 
 import filecmp
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,7 @@ SEARCH_WORD = "attention"
 # Pages Sphinx writes besides the ones in _toc.yml (index.html redirects to the root page).
 SPHINX_PAGES = {"index.html", "genindex.html", "search.html", "py-modindex.html"}
 NOT_PAGES = ("_static/", "_sources/", "_downloads/", "_images/", "mathjax/", "reports/")
+DARK = os.environ.get("SITE_DARK_SCREENSHOTS", "") not in ("", "0")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,7 @@ def context(browser):
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_site_page_reads_cleanly(page, site, context):
-    problems = site_check.check_page(context, site, SITE, page, screenshot_dir=SCREENSHOTS)
+    problems = site_check.check_page(context, site, SITE, page, screenshot_dir=SCREENSHOTS, dark=DARK)
     assert not problems, "\n".join(map(str, problems))
 
 
@@ -151,8 +154,8 @@ def fixture_site(tmp_path_factory):
     shutil.copytree(FIXTURES, book)
     (book / "node_modules").symlink_to(ROOT / "node_modules")
     (book / "scripts").symlink_to(ROOT / "scripts")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(book)], cwd=book, capture_output=True, text=True)
+    jb = [sys.executable, str(ROOT / "scripts" / "jb.py")]
+    proc = subprocess.run([*jb, "build", str(book)], cwd=book, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return book / "_build" / "html"
 
