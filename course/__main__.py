@@ -1,0 +1,92 @@
+"""``python -m course <step>``: the instructor's command line (see book/instructors.md).
+
+    python -m course release   [ASSIGNMENT ...]
+    python -m course collect    ASSIGNMENT [--from DIR]
+    python -m course zip-collect ASSIGNMENT FILE_OR_DIR ...
+    python -m course autograde  ASSIGNMENT [--workers N] [--seed S] [--timeout T] [--student ID ...]
+    python -m course feedback   ASSIGNMENT
+    python -m course export     ASSIGNMENT [-o grades/ASSIGNMENT.csv]
+
+Every step runs in the course root (``--root``, default: the directory holding
+``nbgrader_config.py``, searched upwards from the current directory).
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import pipeline
+from .checks import SEED_ENV
+
+
+def _find_root(start):
+    for folder in [start, *start.parents]:
+        if (folder / "nbgrader_config.py").exists():
+            return folder
+    raise SystemExit("error: no nbgrader_config.py here or above; pass --root")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, help="course directory (holding nbgrader_config.py)")
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("release", help="generate exercises/ from solutions/ (nbgrader generate_assignment)")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("collect", help="copy submissions into submitted/")
+    p.add_argument("assignment")
+    p.add_argument("--from", dest="source", type=Path,
+                   help="folder with one subfolder per student (default: nbgrader's exchange)")
+    p = sub.add_parser("zip-collect", help="collect an LMS download (nbgrader zip_collect)")
+    p.add_argument("assignment")
+    p.add_argument("archives", nargs="+", type=Path)
+    p = sub.add_parser("autograde", help="grade every submission in parallel")
+    p.add_argument("assignment")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"grading seed of the hidden tests (default: ${SEED_ENV} or the course default)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p = sub.add_parser("feedback", help="HTML feedback into feedback/ (no hidden tests shown)")
+    p.add_argument("assignment")
+    p = sub.add_parser("export", help="CSV of per-task scores and a status per student")
+    p.add_argument("assignment")
+    p.add_argument("-o", "--output", type=Path, help="CSV path (default: grades/<assignment>.csv)")
+    args = parser.parse_args(argv)
+    root = (args.root or _find_root(Path.cwd())).resolve()
+
+    try:
+        if args.step == "release":
+            names = pipeline.release(root, args.assignments)
+            print(f"released {', '.join(names)} into {root / 'exercises'}")
+        elif args.step == "collect":
+            students = pipeline.collect(root, args.assignment, args.source)
+            print(f"collected {len(students)} submissions into {root / 'submitted'}")
+        elif args.step == "zip-collect":
+            students = pipeline.zip_collect(root, args.assignment, args.archives)
+            print(f"collected {len(students)} submissions into {root / 'submitted'}")
+        elif args.step == "autograde":
+            seed = args.seed if args.seed is not None else os.environ.get(SEED_ENV) or None
+            results = pipeline.autograde(root, args.assignment, args.student, workers=args.workers,
+                                         seed=seed, timeout=args.timeout)
+            counts = {}
+            for r in results:
+                counts[r["status"]] = counts.get(r["status"], 0) + 1
+            print("autograded " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+            for r in results:
+                if r["status"] == "failed":
+                    print(f"  failed: {r['student']}: {r['reason']}")
+        elif args.step == "feedback":
+            students = pipeline.feedback(root, args.assignment)
+            print(f"feedback for {len(students)} submissions in {root / 'feedback'}")
+        elif args.step == "export":
+            path, rows = pipeline.export(root, args.assignment, args.output)
+            print(f"wrote {len(rows)} rows to {path}")
+    except pipeline.PipelineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Parallel autograding: each submission in its own temporary course directory.
+
+nbgrader grades one submission after another in one process, all writing to
+one SQLite gradebook. Here a pool of worker processes grades submissions side
+by side, each in a private copy of the course directory (config, a link to
+``solutions/``, a snapshot of ``gradebook.db`` and that one submission), so the
+workers never share a database. The parent process then merges each result
+into the real gradebook and ``autograded/`` one at a time, and records a
+status: ``graded`` (with notes on what went wrong per task) or ``failed``
+(with the reason: corrupt notebook, kernel died, ...). A crashed notebook is
+never recorded as an honest zero.
+"""
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+
+from .checks import DEFAULT_SEED, SEED_ENV
+from .nbgrader_plugins import NOTE
+
+STATUS_DIR = Path("autograded") / ".status"
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def status_path(root, assignment, student):
+    return Path(root) / STATUS_DIR / assignment / f"{student}.json"
+
+
+def tool_env(seed=None, timeout=None):
+    """Environment for nbgrader and its kernels: seed, timeout, course importable, venv on PATH."""
+    env = {SEED_ENV: str(DEFAULT_SEED if seed is None else int(seed))}
+    if timeout is not None:
+        env["COURSE_CELL_TIMEOUT"] = str(int(timeout))
+    paths = [PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    return env
+
+
+def check_notebook_file(path):
+    """``None`` if ``path`` is a readable, valid notebook, else the reason it is not."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            nb = nbformat.read(fh, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # any failure to read means "corrupt"
+        text = " ".join(str(err).split()) or type(err).__name__
+        return f"{Path(path).name} is not a valid notebook ({type(err).__name__}: {text[:100]})"
+    return None
+
+
+def _failure_reason(error, log):
+    """Turn nbgrader's traceback and log into one line for the export."""
+    text = (error or "") + "\n" + (log or "")
+    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
+        return "the kernel died while running the notebook (e.g. exit() or os._exit in a cell)"
+    if "UnresponsiveKernelError" in text or "kernel became unresponsive" in text:
+        return "the kernel stopped responding and could not be interrupted"
+    if "CellTimeoutError" in text:
+        return "a cell ran past the timeout and could not be recovered"
+    lines = [ln for ln in (error or "").strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else "nbgrader failed"
+    return f"nbgrader could not grade the notebook: {last[:200]}"
+
+
+def _cell_notes(notebook_path):
+    """One note per error in a graded or solution cell of the autograded notebook."""
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    notes = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        name = meta.get("grade_id", f"cell {cell.get('id', '?')}")
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                value = " ".join(str(out.evalue).split())
+                if len(value) > 240:
+                    value = value[:237] + "..."
+                notes.append(f"{name}: {out.ename}: {value}" if value else f"{name}: {out.ename}")
+    return notes
+
+
+def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
+    """Autograde one submission in a private course directory (runs in a worker process)."""
+    start = time.perf_counter()
+    root, work = Path(root), Path(workdir) / f"course-{student}"
+    result = {"student": student, "assignment": assignment, "seed": seed, "notes": [],
+              "scores": {}, "max_scores": {}, "work": str(work)}
+    submitted = root / "submitted" / student / assignment
+    notebooks = sorted(submitted.glob("*.ipynb"))
+    if not notebooks:
+        return dict(result, status="missing", reason="no notebook in the submission")
+    broken = [r for r in map(check_notebook_file, notebooks) if r]
+    if broken:
+        return dict(result, status="failed", reason="; ".join(broken))
+
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "submitted" / student).mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", work / "nbgrader_config.py")
+    os.symlink(root / "solutions", work / "solutions")
+    shutil.copy(base_db, work / "gradebook.db")
+    shutil.copytree(submitted, work / "submitted" / student / assignment)
+
+    os.environ.update(tool_env(seed, timeout))
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+    from traitlets.config.loader import PyFileConfigLoader
+
+    log = logging.getLogger(f"course.autograde.{student}")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(work)).load_config()
+    coursedir = CourseDirectory(config=config, root=str(work))
+    coursedir.assignment_id, coursedir.student_id = assignment, student
+    app = Autograde(coursedir=coursedir, config=config, log=log)
+    app.force, app.create_student = True, True
+    outcome = capture_log(app)
+    logtext = outcome.get("log", "")
+    result["notes"] = [ln.split(NOTE, 1)[1].strip() for ln in logtext.splitlines() if NOTE in ln]
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    if not outcome["success"]:
+        return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext))
+
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(assignment, student)
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                key = grade.name if len(sub.notebooks) == 1 else f"{nb.name}/{grade.name}"
+                result["scores"][key] = grade.auto_score
+                result["max_scores"][key] = grade.max_score
+    for path in sorted((work / "autograded" / student / assignment).glob("*.ipynb")):
+        result["notes"] += _cell_notes(path)
+    return dict(result, status="graded", reason="")
+
+
+def merge(root, result):
+    """Copy one worker's result into the course's gradebook and ``autograded/``; write its status."""
+    from nbgrader.api import Gradebook
+    root, student, assignment = Path(root), result["student"], result["assignment"]
+    work = Path(result["work"])
+    dest = root / "autograded" / student / assignment
+    main_url = f"sqlite:///{root / 'gradebook.db'}"
+    if dest.exists():
+        shutil.rmtree(dest)
+    with warnings.catch_warnings(), Gradebook(main_url) as main:
+        warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
+        main.update_or_create_student(student)
+        if result["status"] != "graded":
+            try:
+                main.remove_submission(assignment, student)
+            except Exception:  # nothing recorded yet
+                pass
+        else:
+            with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+                sub = gb.find_submission(assignment, student)
+                main.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
+                for nb in sub.notebooks:
+                    target = main.find_submission_notebook(nb.name, assignment, student)
+                    target.late_submission_penalty = nb.late_submission_penalty
+                    for grade in nb.grades:
+                        g = main.find_grade(grade.name, nb.name, assignment, student)
+                        g.auto_score = grade.auto_score
+                        g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
+                    for comment in nb.comments:
+                        main.find_comment(comment.name, nb.name, assignment, student).auto_comment = \
+                            comment.auto_comment
+                main.db.commit()
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(work / "autograded" / student / assignment, dest)
+    status = {k: result.get(k) for k in ("status", "reason", "notes", "seed", "scores", "max_scores",
+                                         "seconds")}
+    path = status_path(root, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
+    if work.exists():
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _progress(done, total, counts, start, stream):
+    width = 30
+    filled = int(width * done / max(total, 1))
+    rate = (time.perf_counter() - start) / max(done, 1)
+    eta = rate * (total - done)
+    summary = "  ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    end = "\n" if done == total else ""
+    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {summary}  "
+                 f"eta {eta:4.0f} s{end}")
+    stream.flush()
+
+
+def _init_worker(env):
+    os.environ.update(env)
+    sys.path.insert(0, PACKAGE_ROOT)
+    # kernels inherit the worker's stdout/stderr: keep their chatter off the progress bar
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def autograde(root, assignment, students, workers=None, seed=None, timeout=None, progress=sys.stderr):
+    """Grade ``students``' submissions of ``assignment`` with ``workers`` processes.
+
+    Returns the list of results (one dict per student, with ``status``). The
+    course's ``gradebook.db`` must already know the assignment (``release``).
+    """
+    root = Path(root).resolve()
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    workers = workers or os.cpu_count() or 1
+    env = tool_env(seed, timeout)
+    results = []
+    counts = {}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
+        base_db = Path(tmp) / "base.db"
+        shutil.copy(root / "gradebook.db", base_db)
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(env,)) as pool:
+            futures = {pool.submit(grade_one, str(root), assignment, s, str(base_db), tmp, seed, timeout): s
+                       for s in students}
+            for k, future in enumerate(as_completed(futures), 1):
+                student = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # a worker crashed: record it, keep going
+                    result = {"student": student, "assignment": assignment, "status": "failed",
+                              "reason": f"grading crashed: {type(err).__name__}: {err}", "notes": [],
+                              "seed": seed, "scores": {}, "max_scores": {}, "work": str(Path(tmp) / student)}
+                merge(root, result)
+                results.append(result)
+                counts[result["status"]] = counts.get(result["status"], 0) + 1
+                if progress:
+                    _progress(k, len(futures), counts, start, progress)
+    return sorted(results, key=lambda r: r["student"])
