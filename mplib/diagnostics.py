@@ -227,8 +227,8 @@ def effective_resistance(graph, num_nodes=None):
     with :math:`L^+` the pseudoinverse of the Laplacian :math:`L = D - A`.
     :math:`R_{uv}` is small when ``u`` and ``v`` are joined by many short
     paths and large across a bottleneck (Black et al. 2023 bound
-    over-squashing by it); :math:`R_{uv}` times the number of edges is the
-    commute time of a random walk between ``u`` and ``v``.
+    over-squashing by it); :math:`2|E|\,R_{uv}` is the expected commute time
+    of a random walk from ``u`` to ``v`` and back.
 
     Parameters
     ----------
