@@ -11,6 +11,7 @@ The pieces:
   (never ``playwright install``).
 - :func:`check_page` loads one page and returns the problems a reader would meet: HTTP status,
   console errors and uncaught exceptions, unrendered or erroneous math, images that did not load,
+  figures with neither alt text nor a caption,
   internal links to missing files or anchors, failed sub-resources, any request to another host,
   any URL under ``solutions/``. It saves a screenshot of the page (and one in dark mode if asked).
 - :func:`search_hits` runs the site's own search page for a word and returns the result links.
@@ -44,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 HOST = "127.0.0.1"
-KINDS = ("http", "console", "pageerror", "math", "image", "link", "resource", "external", "solutions")
+KINDS = ("http", "console", "pageerror", "math", "image", "alt", "link", "resource", "external", "solutions")
 
 # Console messages that are not problems. Every entry needs a written reason; keep it empty if you can.
 # Each entry: (regular expression matched against the message text, reason).
@@ -206,8 +207,14 @@ async () => {
     return new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r);
                               setTimeout(r, 10000); });
   }));
-  return imgs.map(img => ({src: img.currentSrc || img.src || img.getAttribute('src') || '',
-                           width: img.naturalWidth, alt: img.getAttribute('alt')}));
+  const main = document.querySelector('main') || document.body;
+  return imgs.map(img => {
+    const figure = img.closest('figure');
+    const caption = figure ? (figure.querySelector('figcaption') || {}).textContent || '' : '';
+    return {src: img.currentSrc || img.src || img.getAttribute('src') || '',
+            width: img.naturalWidth, alt: (img.getAttribute('alt') || '').trim(),
+            caption: caption.trim(), inMain: main.contains(img)};
+  });
 }
 """
 
@@ -270,6 +277,8 @@ def check_page(context, base_url, site_dir, page, screenshot_dir=None, dark=Fals
         for img in browser_page.evaluate(_IMAGES_JS):
             if not img["width"]:
                 add("image", f"image did not load: {img['src']}")
+            if img["inMain"] and not img["caption"] and _is_placeholder_alt(img["alt"]):
+                add("alt", f"figure with neither alt text nor caption: {img['src']} (alt={img['alt']!r})")
         dom = browser_page.evaluate(_LINKS_JS)
         for detail in _check_links(dom["links"], set(dom["ids"]), base_url, site_dir, page):
             add(*detail)
@@ -287,6 +296,11 @@ def check_page(context, base_url, site_dir, page, screenshot_dir=None, dark=Fals
     finally:
         browser_page.close()
     return problems
+
+
+def _is_placeholder_alt(alt):
+    """Empty alt, or the file name Sphinx/myst-nb put there for want of one."""
+    return not alt or bool(re.fullmatch(r"\S+\.(png|jpe?g|svg|gif|webp)", alt, flags=re.IGNORECASE))
 
 
 def _check_links(hrefs, live_ids, base_url, site_dir, page):

@@ -122,6 +122,7 @@ EXPECTED = {
     "tex_error.html": {"math"},
     "broken_image.html": {"image", "resource", "console"},  # the console line is Chromium's 404 message
     "corrupt_image.html": {"image"},
+    "no_alt.html": {"alt"},
     "broken_link.html": {"link"},
     "missing_anchor.html": {"link"},
     "js_error.html": {"pageerror"},
