@@ -14,8 +14,9 @@ tell apart two graphs that 1-WL cannot tell apart (Xu et al. 2019; Morris et
 al. 2019).
 
 The relabelling is exact: two nodes get the same new colour if and only if
-their signatures are equal. Nothing is hashed; signatures are ranked with
-sorts (see :func:`wl_history`, Notes).
+their signatures are equal. A hash only proposes the classes; every class is
+then checked entry by entry, and ranked exactly if a collision ever shows up
+(see :func:`wl_history`, Notes).
 """
 
 from dataclasses import dataclass, field
@@ -110,7 +111,8 @@ def _refine(colors, src, dst, ptr, edge_colors):
         nb = key - dst * base  # by receiver, then neighbour colour: each multiset in sorted order
     # Candidate classes from a hash of (own colour, multiset) ...
     prefix = np.concatenate([[np.uint64(0)], np.cumsum(_mix(nb.astype(np.uint64)), dtype=np.uint64)])
-    h = _mix((prefix[ptr[1:]] - prefix[ptr[:-1]]) ^ _mix(colors.astype(np.uint64) ^ np.uint64(0x5851F42D4C957F2D)))
+    own = _mix(colors.astype(np.uint64) ^ np.uint64(0x5851F42D4C957F2D))
+    h = _mix((prefix[ptr[1:]] - prefix[ptr[:-1]]) ^ own)  # sum of entry hashes, mixed with own colour
     order = np.argsort(h)
     start = np.concatenate([[True], h[order[1:]] != h[order[:-1]]])
     cls = np.empty(n, dtype=np.int64)
@@ -201,17 +203,20 @@ def wl_history(graph, iterations=None, use_edge_attr=False):
 
     Notes
     -----
-    Colours are canonical: they are the ranks of the signatures, which depend
-    only on the colours, never on node ids. Relabelling the nodes therefore
-    permutes the colour array and nothing else. Since the own colour is the
-    major key, a new colour's rank order refines the old one: ``c_old`` is a
-    non-decreasing function of ``c_new``.
+    Colours are canonical: they are computed from the colours alone, never
+    from node ids, so relabelling the nodes permutes the colour array and
+    nothing else. New colours are ordered by (old colour, in-degree, class), so
+    ``c_old`` is a non-decreasing function of ``c_new``; beyond that the order
+    carries no meaning.
 
-    The multisets are named without hashing. The edges are sorted by (receiver,
-    neighbour colour), so each multiset becomes a sorted sequence; adjacent
-    entries are then paired and the pairs ranked with ``np.unique``, which
-    halves every sequence, until each is a single name. That is
-    :math:`O(E \log E)` per round, vectorised, with no collisions to worry about.
+    How a round is computed, without a loop over nodes: the edges are sorted by
+    (receiver, neighbour colour), so every multiset becomes a sorted sequence.
+    A 64-bit hash of (own colour, sequence) proposes the classes; then every
+    node is compared, entry by entry, with one representative of its class.
+    If a collision ever appears, the round falls back to an exact ranking
+    (adjacent entries are paired and the pairs ranked with ``np.unique``,
+    halving every sequence until each is one name). The result is exact
+    either way; the check costs one pass over the edges.
 
     References
     ----------

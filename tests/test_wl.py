@@ -8,6 +8,7 @@ import pytest
 
 import mplib.wl as wl_module
 from helpers import random_graph, relabel
+from mplib.generators import wl_pairs
 from mplib.graph import Graph, from_networkx
 from mplib.wl import WLResult, wl_colors, wl_history, wl_test
 
@@ -123,6 +124,14 @@ def test_wl_test_k33_vs_prism_not_distinguished():
     assert not nx.is_isomorphic(k33, prism)
     result = wl_test(from_networkx(k33), from_networkx(prism))
     assert result == WLResult(False, None, 0, result.history1, result.history2)
+
+
+@pytest.mark.parametrize("name", sorted(wl_pairs()))
+def test_wl_test_book_pairs_not_distinguished(name):
+    g1, g2 = wl_pairs()[name]
+    result = wl_test(g1, g2)
+    assert not result.distinguished and result.iteration is None
+    assert all(len(set(c.tolist())) == 1 for c in result.history1 + result.history2)  # one colour
 
 
 def test_wl_test_path_vs_star_distinguished_at_round_1():
