@@ -170,6 +170,7 @@ def test_site_check_reports_each_broken_page(fixture_site, browser):
                 page: site_check.check_page(context, base_url, fixture_site, page)
                 for page in site_check.toc_pages(FIXTURES)
             }
+            missing_page = site_check.check_page(context, base_url, fixture_site, "no_such_page.html")
             found = site_check.search_hits(context, base_url, "attention")
             not_found = site_check.search_hits(context, base_url, "zyzzyva")
     finally:
@@ -181,6 +182,7 @@ def test_site_check_reports_each_broken_page(fixture_site, browser):
     assert "no_such_page.html" in details["broken_link.html"]
     assert "no-such-section" in details["missing_anchor.html"]
     assert "thisFunctionDoesNotExist" in details["js_error.html"]
+    assert "http" in {p.kind for p in missing_page}, missing_page
     assert found == ["good.html"]
     assert not_found == []
     # The static scan for nbgrader markers (one test, so that pytest -n 2 builds the fixtures once).
