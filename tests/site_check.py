@@ -235,9 +235,11 @@ def check_page(context, base_url, site_dir, page, screenshot_dir=None, dark=Fals
     """
     site_dir = Path(site_dir)
     problems = []
+    closing = []
 
     def add(kind, detail):
-        problems.append(Problem(page, kind, detail))
+        if not closing:  # ignore what the browser reports while the page is being torn down
+            problems.append(Problem(page, kind, detail))
 
     browser_page = context.new_page()
 
@@ -294,6 +296,7 @@ def check_page(context, base_url, site_dir, page, screenshot_dir=None, dark=Fals
             browser_page.wait_for_timeout(200)
             browser_page.screenshot(path=f"{shot}-dark.png", full_page=True)
     finally:
+        closing.append(True)
         browser_page.close()
     return problems
 
