@@ -9,9 +9,24 @@ each module holds one idea of the book:
 - :mod:`mplib.message_passing`: :func:`propagate`, one round of ψ, ⊕, φ.
 - :mod:`mplib.generators`: every graph the book discusses (WL pairs, barbell, CSBM, ...).
 - :mod:`mplib.plotting`: the book's figures (``import mplib.plotting``; not loaded by default).
+- :mod:`mplib.wl`: 1-WL colour refinement and the WL test.
+- :mod:`mplib.hops`: beyond one hop: shortest-path virtual edges, K-hop propagate, SPD-WL.
+- :mod:`mplib.diagnostics`: Dirichlet energy, effective resistance, sensitivity, homophily.
+- :mod:`mplib.curvature`: balanced Forman and Ollivier–Ricci curvature of edges.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
+from .curvature import balanced_forman_curvature, ollivier_ricci_curvature
+from .diagnostics import (
+    class_homophily,
+    dirichlet_energy,
+    edge_homophily,
+    effective_resistance,
+    jacobian_sensitivity,
+    mix_with_neighbours,
+    node_homophily,
+    smoothing_rate,
+)
 from .generators import (
     cycle_graph,
     path_graph,
@@ -31,9 +46,11 @@ from .generators import (
     contextual_sbm,
 )
 from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
+from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, spd_wl_colors, spd_wl_test
 from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
 from .scatter import scatter, segment_softmax
+from .wl import WLResult, wl_colors, wl_history, wl_test
 
 __all__ = [
     "Graph",
@@ -69,4 +86,24 @@ __all__ = [
     "heterophilous_graph",
     "random_graph",
     "contextual_sbm",
+    "wl_colors",
+    "wl_history",
+    "wl_test",
+    "WLResult",
+    "shortest_path_edges",
+    "khop_propagate",
+    "spd_graph",
+    "spd_wl_colors",
+    "spd_wl_test",
+    "UNREACHABLE",
+    "dirichlet_energy",
+    "smoothing_rate",
+    "effective_resistance",
+    "jacobian_sensitivity",
+    "edge_homophily",
+    "node_homophily",
+    "class_homophily",
+    "mix_with_neighbours",
+    "balanced_forman_curvature",
+    "ollivier_ricci_curvature",
 ]

@@ -23,6 +23,8 @@ def random_graph(rng, num_nodes=None, num_edges=None, num_features=3, undirected
     """
     n = int(rng.integers(1, 13)) if num_nodes is None else num_nodes
     e = int(rng.integers(0, 4 * n + 1)) if num_edges is None else num_edges
+    if not isolated:
+        e = max(e, 2 * n)  # enough edges that every node can receive one
     while True:
         src = rng.integers(0, n, e)
         dst = rng.integers(0, n, e)
