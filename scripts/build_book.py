@@ -24,8 +24,10 @@ def main(argv):
     if clean and BUILD.exists():
         shutil.rmtree(BUILD)
     BUILD.mkdir(exist_ok=True)
-    jb = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jb), "build", str(ROOT), "-W", "--keep-going", "-n"]
+    if not (ROOT / "node_modules" / ".site" / "mathjax").exists():
+        print("error: the local MathJax copy is missing; run `make venv` (or `make book`) first", file=sys.stderr)
+        return 1
+    cmd = [sys.executable, str(ROOT / "scripts" / "jb.py"), "build", str(ROOT), "-W", "--keep-going", "-n"]
     start = time.perf_counter()
     log_path = BUILD / "build.log"
     with open(log_path, "w") as log:

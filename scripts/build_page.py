@@ -33,9 +33,8 @@ def main(pages):
     extra = [p for p in pages[1:]] + [Path("book/bibliography.md")]
     toc += ["chapters:"] + [f"  - file: {p.with_suffix('')}" for p in extra if p != pages[0]]
     (work / "_toc.yml").write_text("\n".join(toc) + "\n")
-    jb = Path(sys.executable).parent / "jupyter-book"
     start = time.perf_counter()
-    proc = subprocess.run([str(jb), "build", str(work), "-W", "--keep-going", "-n"],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "jb.py"), "build", str(work), "-W", "--keep-going", "-n"],
                           capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     out = proc.stdout + proc.stderr
