@@ -307,6 +307,8 @@ def run(task, fn, seed=None):
 # -- comparators ----------------------------------------------------------------------------
 
 def _describe(a):
+    if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
+        return f"a {type(a).__name__} (a subclass, not a plain numpy array)"
     if isinstance(a, np.ndarray):
         return f"a {a.dtype} array of shape {a.shape}"
     return f"{type(a).__name__}"

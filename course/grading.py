@@ -95,7 +95,7 @@ def _cell_notes(notebook_path):
 def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
     """Autograde one submission in a private course directory (runs in a worker process)."""
     start = time.perf_counter()
-    root, work = Path(root), Path(workdir) / f"course-{student}"
+    root, work = Path(root), Path(workdir) / f"course-{assignment}-{student}"
     result = {"student": student, "assignment": assignment, "seed": seed, "notes": [],
               "scores": {}, "max_scores": {}, "work": str(work)}
     submitted = root / "submitted" / student / assignment
@@ -212,38 +212,38 @@ def _init_worker(env):
     os.dup2(devnull, 2)
 
 
-def autograde(root, assignment, students, workers=None, seed=None, timeout=None, progress=sys.stderr):
-    """Grade ``students``' submissions of ``assignment`` with ``workers`` processes.
+def autograde(root, jobs, workers=None, seed=None, timeout=None, progress=sys.stderr):
+    """Grade the submissions ``jobs`` (pairs ``(assignment, student)``) with ``workers`` processes.
 
-    Returns the list of results (one dict per student, with ``status``). The
-    course's ``gradebook.db`` must already know the assignment (``release``).
+    Returns the list of results (one dict per job, with ``status``), sorted by
+    assignment and student. The course's ``gradebook.db`` must already know the
+    assignments (``python -m course release``).
     """
     root = Path(root).resolve()
     seed = DEFAULT_SEED if seed is None else int(seed)
     workers = workers or os.cpu_count() or 1
     env = tool_env(seed, timeout)
-    results = []
-    counts = {}
+    results, counts = [], {}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
         base_db = Path(tmp) / "base.db"
         shutil.copy(root / "gradebook.db", base_db)
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(env,)) as pool:
-            futures = {pool.submit(grade_one, str(root), assignment, s, str(base_db), tmp, seed, timeout): s
-                       for s in students}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_init_worker, initargs=(env,)) as pool:
+            futures = {pool.submit(grade_one, str(root), a, s, str(base_db), tmp, seed, timeout): (a, s)
+                       for a, s in jobs}
             for k, future in enumerate(as_completed(futures), 1):
-                student = futures[future]
+                assignment, student = futures[future]
                 try:
                     result = future.result()
                 except Exception as err:  # a worker crashed: record it, keep going
                     result = {"student": student, "assignment": assignment, "status": "failed",
                               "reason": f"grading crashed: {type(err).__name__}: {err}", "notes": [],
-                              "seed": seed, "scores": {}, "max_scores": {}, "work": str(Path(tmp) / student)}
+                              "seed": seed, "scores": {}, "max_scores": {},
+                              "work": str(Path(tmp) / f"course-{assignment}-{student}")}
                 merge(root, result)
                 results.append(result)
                 counts[result["status"]] = counts.get(result["status"], 0) + 1
                 if progress:
                     _progress(k, len(futures), counts, start, progress)
-    return sorted(results, key=lambda r: r["student"])
+    return sorted(results, key=lambda r: (r["assignment"], r["student"]))

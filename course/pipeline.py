@@ -57,11 +57,36 @@ def find_leaks(path, solution_root=None):
     return leaks
 
 
+def _convert(root, kind, assignment, student="*"):
+    """Run nbgrader's ``generate_assignment`` or ``generate_feedback`` converter in this process."""
+    import logging
+    from nbgrader.converters import GenerateAssignment, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+    from traitlets.config.loader import PyFileConfigLoader
+
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):  # nbgrader runs `alembic` from PATH
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config, root=str(root))
+    coursedir.assignment_id, coursedir.student_id = assignment, student
+    log = logging.getLogger(f"course.{kind}")
+    log.propagate = False
+    cls = {"generate_assignment": GenerateAssignment, "generate_feedback": GenerateFeedback}[kind]
+    app = cls(coursedir=coursedir, config=config, log=log)
+    app.force = True
+    result = capture_log(app)
+    if not result["success"]:
+        raise PipelineError(f"nbgrader {kind} {assignment} failed:\n{result.get('log', '')[-3000:]}"
+                            f"{result.get('error', '')[-3000:]}")
+
+
 def release(root, names=None):
     """Generate ``exercises/<assignment>`` from ``solutions/`` (and record it in the gradebook)."""
     names = names or assignments(root)
     for name in names:
-        nbgrader(root, "generate_assignment", name, "--force")
+        _convert(root, "generate_assignment", name, ".")
         leaks = find_leaks(Path(root) / "exercises" / name)
         if leaks:
             raise PipelineError("the release leaks hidden content:\n" + "\n".join(leaks))
@@ -138,11 +163,16 @@ def roster(root, assignment):
 
 
 def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr):
-    """Autograde every submission in parallel (see :mod:`course.grading`); return the results."""
-    _ensure_in_gradebook(root, assignment)
-    students = students or roster(root, assignment)
-    return grading.autograde(root, assignment, students, workers=workers, seed=seed, timeout=timeout,
-                             progress=progress)
+    """Autograde every submission in parallel (see :mod:`course.grading`); return the results.
+
+    ``assignment`` may be a list: all their submissions then share one pool of workers.
+    """
+    names = [assignment] if isinstance(assignment, str) else list(assignment)
+    jobs = []
+    for name in names:
+        _ensure_in_gradebook(root, name)
+        jobs += [(name, student) for student in (students or roster(root, name))]
+    return grading.autograde(root, jobs, workers=workers, seed=seed, timeout=timeout, progress=progress)
 
 
 def feedback(root, assignment):
@@ -150,7 +180,7 @@ def feedback(root, assignment):
     graded = sorted(p.parent.name for p in (Path(root) / "autograded").glob(f"*/{assignment}"))
     if not graded:
         raise PipelineError(f"nothing autograded for {assignment!r}; run autograde first")
-    nbgrader(root, "generate_feedback", assignment, "--force")
+    _convert(root, "generate_feedback", assignment)
     leaks = find_leaks(Path(root) / "feedback")
     if leaks:
         raise PipelineError("the feedback leaks hidden content:\n" + "\n".join(leaks))

@@ -92,8 +92,9 @@ def _f_exception(nb, sol):
 
 def _f_partial(nb, sol):
     _replace(nb.cells, "scatter_max", '''def scatter_max(messages, index, num_nodes):
-    out = np.zeros((num_nodes,) + messages.shape[1:], dtype=messages.dtype)
-    np.maximum.at(out, index, messages)  # wrong when all messages are negative
+    out = np.full((num_nodes,) + messages.shape[1:], -np.inf)  # float64 even for float32 messages
+    np.maximum.at(out, index, messages)
+    out[np.isinf(out)] = 0
     return out''')
 
 
@@ -162,7 +163,7 @@ CORPUS = [
     Variant("hardcoded", _f_hardcoded, 0, "graded", "hidden test of `scatter_sum` failed"),
     Variant("syntax-error", _f_syntax, 7, "graded", "SyntaxError"),
     Variant("exception", _f_exception, 7, "graded", "not finished"),
-    Variant("partial", _f_partial, 7, "graded", "hidden test of `scatter_max` failed"),
+    Variant("partial", _f_partial, 8, "graded", "expected dtype float32, got dtype float64"),
     Variant("infinite-loop", _f_loop, 9, "graded", "CellTimeoutError"),
     Variant("edited-tests", _f_edited, 9, "graded", "test cell 'test_relabel' was edited"),
     Variant("deleted-tests", _f_deleted, 9, "graded", "test cell 'test_scatter_sum' was deleted"),
