@@ -29,20 +29,28 @@ How it works
 Every operation below is a *primitive*: it computes its output with numpy and
 attaches a small ``backward(g)`` closure that maps the gradient ``g`` of the
 output to one gradient per input (the local chain rule, written next to each
-operation as ``# d/da: ...``). :meth:`Tensor.backward` sorts the recorded
-operations so that each one comes after everything that uses it, and walks them
-from the result back to the inputs, summing the gradients of inputs used more
-than once. That is all of backpropagation.
+operation as ``# d/da: ...``). :meth:`Tensor.backward` orders the recorded
+tensors so that each is visited only after every operation that used it, walks
+them from the result back to the inputs, calls each ``backward`` closure, and
+adds up the gradients of a tensor used more than once. That is all of
+backpropagation.
+
+The pieces, in reading order: this module (the engine and array maths),
+:mod:`mplib.functional` (activations, dropout, loss, the graph aggregations),
+:mod:`mplib.nn` (the layers), :mod:`mplib.train` (initialisation, optimisers,
+the training loop) and :mod:`mplib.data` (label splits, batches of graphs).
 
 Why a tiny autodiff and not hand-written backward functions
 -----------------------------------------------------------
 A GNN layer is a composition of a dozen array operations. With explicit backward
 functions every layer, and every model the book builds from layers (deeper
 stacks, skip connections, readouts), would need its own hand-derived gradient;
-the GAT one alone runs to a page and is easy to get wrong. Here the calculus is
-written once per primitive, in two or three lines that can each be checked by
-hand, and the chain rule is applied by one short loop. The price is a little
-Python overhead per operation, negligible on graphs of book size.
+the GAT one alone takes some thirty careful lines (``benchmarks/bench_train.py``
+writes it out, to check this module against it). Here the calculus is written
+once per primitive, in two or three lines that can each be checked by hand, and
+the chain rule is applied by one short loop. The price is some Python overhead
+per operation: on graphs of book size it is small (the karate-club GCN trains
+200 epochs in about 0.1 s; a GAT on 1000 nodes runs as fast as the hand-written one).
 """
 
 import numpy as np

@@ -37,7 +37,7 @@ three graph operations, each with a short backward rule:
 import numpy as np
 
 from ._validate import check_features, check_int, check_rng, check_segment_index
-from .autograd import Tensor, _record, as_tensor
+from .autograd import Tensor, _record, as_tensor  # noqa: F401 (Tensor: used in the examples)
 from .layers import _check_real
 from .scatter import REDUCTIONS, aggregate_rows
 from .scatter import segment_softmax as _segment_softmax

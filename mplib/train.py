@@ -1,4 +1,4 @@
-r"""Training: initialisation, optimisers, a training loop, evaluation, batching of graphs.
+r"""Training: initialisation, optimisers, the training loop, evaluation.
 
 Usage guide
 -----------
@@ -26,9 +26,20 @@ or a graph and a batch vector). Train it with :func:`fit`:
 >>> accuracy(predict(gcn, params, g)[test_idx], y[test_idx]) > 0.8
 True
 
+With a validation set, ``fit(..., val_idx=val_idx, patience=20)`` stops once
+the validation loss has not improved for 20 epochs and returns the parameters
+of the best epoch; ``history`` holds the curves to plot (``history.loss``,
+``history.val_acc``, ...) and ``history.best_epoch``. The display prints a line
+every ``epochs // 10`` epochs; ``verbose=False`` silences it.
+
 The optimisers (:class:`SGD`, :class:`Adam`) and :func:`fit` never modify the
 arrays they are given: every step returns a new ``dict`` of parameters. The
 same ``rng`` seed gives the same numbers, bit for bit.
+
+Speed: a step costs a few array operations per layer plus some Python overhead.
+For a GCN, compute the normalised adjacency once, ``adj = gcn_norm(edge_index, N)``
+(:func:`mplib.nn.gcn_norm`), and pass ``adj=adj`` to every :func:`~mplib.nn.gcn_conv`:
+the karate-club GCN then trains 200 epochs in about 0.1 s.
 
 For graph classification, :func:`mplib.data.batch_graphs` merges a list of graphs into
 one disjoint graph plus a ``batch`` vector naming each node's graph, and
@@ -40,7 +51,7 @@ import dataclasses
 import numpy as np
 
 from ._validate import check_int, check_rng, check_segment_index
-from .autograd import value_and_grad
+from .autograd import as_tensor, value_and_grad
 from .functional import cross_entropy
 from .layers import _check_real
 
@@ -317,15 +328,15 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
     history, best, best_params = History(), np.inf, params
 
     def loss_fn(p):
-        logits = model(p, data, training=True, rng=rng)
-        if logits.shape[0] != y.shape[0]:
+        logits = as_tensor(model(p, data, training=True, rng=rng))
+        if logits.ndim != 2 or logits.shape[0] != y.shape[0]:
             raise ValueError(f"`model` must return one row per label ({y.shape[0]}), got shape {logits.shape}")
         return cross_entropy(logits, y, train_idx)
 
     for epoch in range(epochs):
         loss, grads = value_and_grad(loss_fn, params)
         params = optimizer.step(params, grads)
-        logits = model(params, data, training=False, rng=rng)
+        logits = as_tensor(model(params, data, training=False, rng=rng))
         history.loss.append(loss)
         history.train_acc.append(accuracy(logits.data[train_idx], y[train_idx]))
         line = f"epoch {epoch + 1:>4}/{epochs}  loss {loss:.4f}  train_acc {history.train_acc[-1]:.3f}"
@@ -353,8 +364,23 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
 # ---------------------------------------------------------------------- evaluation
 
 def predict(model, params, data):
-    """The predicted class of every target: ``argmax`` of the logits in evaluation mode."""
-    return np.argmax(model(params, data, training=False, rng=None).data, axis=1)
+    """The predicted class of every target: the ``argmax`` of the logits in evaluation mode.
+
+    Parameters
+    ----------
+    model, params, data
+        As for :func:`fit`; ``model`` is called with ``training=False`` (no dropout).
+
+    Returns
+    -------
+    ndarray of int64, shape (M,)
+
+    Examples
+    --------
+    >>> predict(lambda p, data, training, rng: data @ p["W"], {"W": np.eye(2)}, np.array([[0.2, 0.9]]))
+    array([1])
+    """
+    return np.argmax(as_tensor(model(params, data, training=False, rng=None)).data, axis=1)
 
 
 def accuracy(pred, y):
