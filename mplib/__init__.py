@@ -13,9 +13,14 @@ each module holds one idea of the book:
 - :mod:`mplib.hops`: beyond one hop: shortest-path virtual edges, K-hop propagate, SPD-WL.
 - :mod:`mplib.diagnostics`: Dirichlet energy, effective resistance, sensitivity, homophily.
 - :mod:`mplib.curvature`: balanced Forman and Ollivier–Ricci curvature of edges.
+- :mod:`mplib.autograd`, :mod:`mplib.functional`, :mod:`mplib.nn`, :mod:`mplib.train`,
+  :mod:`mplib.data`: learning in numpy (a tiny autodiff, differentiable layers, optimisers,
+  a training loop, batching). Reached as ``mplib.nn.gcn_conv`` etc., since their names
+  mirror the plain layers.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
+from . import autograd, data, functional, nn, train
 from .curvature import balanced_forman_curvature, ollivier_ricci_curvature
 from .diagnostics import (
     class_homophily,
