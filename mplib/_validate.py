@@ -110,3 +110,17 @@ def check_segment_index(index, name, num_segments, length=None):
                 f"`{name}` refers to segment {index.max()}, but `num_segments` is {num_segments}"
             )
     return index
+
+
+def check_real(value, name):
+    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"`{name}` must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``, else raise naming the argument."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")
+    return value

@@ -36,9 +36,8 @@ three graph operations, each with a short backward rule:
 
 import numpy as np
 
-from ._validate import check_features, check_int, check_rng, check_segment_index
+from ._validate import check_features, check_int, check_real, check_rng, check_segment_index
 from .autograd import Tensor, _record, as_tensor  # noqa: F401 (Tensor: used in the examples)
-from .layers import _check_real
 from .scatter import REDUCTIONS, aggregate_rows
 from .scatter import segment_softmax as _segment_softmax
 
@@ -96,7 +95,7 @@ def dropout(x, p=0.5, training=True, rng=None):
     >>> dropout(np.ones(4), 0.5, training=False).data
     array([1., 1., 1., 1.])
     """
-    p = _check_real(p, "p")
+    p = check_real(p, "p")
     if not 0 <= p < 1:
         raise ValueError(f"`p` must be in [0, 1), got {p}")
     x = as_tensor(x)

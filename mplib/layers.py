@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import check_edge_index, check_features, check_int, check_weight
+from ._validate import check_choice, check_edge_index, check_features, check_int, check_real, check_weight
 from .message_passing import adjacency_matrix
 from .scatter import aggregate_rows, scatter, segment_softmax
 
@@ -32,18 +32,6 @@ def _check_graph(x, edge_index):
 
 def _check_bias(bias, width):
     return None if bias is None else check_weight(bias, "bias", (width,))
-
-
-def _check_real(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise TypeError(f"`{name}` must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def _check_aggr(aggr):
-    if aggr not in _AGGRS:
-        raise ValueError(f"`aggr` must be one of {_AGGRS}, got {aggr!r}")
-    return aggr
 
 
 def _call(fn, name, inputs, rows):
@@ -242,7 +230,7 @@ def sage_conv(x, edge_index, weight_neigh, weight_root=None, bias=None, aggr="me
     on Large Graphs", NeurIPS 2017.
     """
     x, (src, dst) = _check_graph(x, edge_index)
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     weight_neigh = check_weight(weight_neigh, "weight_neigh", (x.shape[1], None))
     f_out = weight_neigh.shape[1]
     out = aggregate_rows(x, src, dst, x.shape[0], aggr) @ weight_neigh
@@ -293,7 +281,7 @@ def gin_conv(x, edge_index, mlp, eps=0.0):
     Networks?", ICLR 2019.
     """
     x, (src, dst) = _check_graph(x, edge_index)
-    eps = _check_real(eps, "eps")
+    eps = check_real(eps, "eps")
     h = (1.0 + eps) * x + aggregate_rows(x, src, dst, x.shape[0], "sum")
     return _call(mlp, "mlp", h, x.shape[0])
 
@@ -371,7 +359,7 @@ def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat
     x, (src, dst) = _check_graph(x, edge_index)
     n = x.shape[0]
     heads = check_int(heads, "heads", minimum=1)
-    negative_slope = _check_real(negative_slope, "negative_slope")
+    negative_slope = check_real(negative_slope, "negative_slope")
     att_src = check_weight(att_src, "att_src", (heads, None))
     f_out = att_src.shape[1]
     att_dst = check_weight(att_dst, "att_dst", (heads, f_out))
@@ -451,7 +439,7 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
     x, (src, dst) = _check_graph(x, edge_index)
     n, f_in = x.shape
     num_edges = src.shape[0]
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
     if edge_attr.ndim == 1:
         edge_attr = edge_attr[:, None]
@@ -524,7 +512,7 @@ def edge_conv(x, edge_index, mlp, aggr="max"):
     "Dynamic Graph CNN for Learning on Point Clouds", ACM TOG 38(5), 2019.
     """
     x, (src, dst) = _check_graph(x, edge_index)
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     x_i = x[dst]
     messages = _call(mlp, "mlp", np.concatenate([x_i, x[src] - x_i], axis=1), src.shape[0])
     return scatter(messages, dst, x.shape[0], reduce=aggr)

@@ -32,11 +32,11 @@ see there for the full story of each layer (normalisation, self-loops, PyG).
 
 import numpy as np
 
-from ._validate import check_edge_index, check_features, check_int, check_weight
+from ._validate import check_choice, check_edge_index, check_features, check_int, check_real, check_weight
 from .autograd import _record, as_tensor, concat, einsum
 from .functional import _aggregate, dropout, leaky_relu, relu, scatter, segment_softmax
-from .layers import _check_aggr, _check_real
 from .message_passing import adjacency_matrix
+from .layers import _AGGRS
 from .scatter import REDUCTIONS
 
 __all__ = ["linear", "make_mlp", "propagate", "gcn_norm", "gcn_conv", "sage_conv", "gin_conv", "gat_conv",
@@ -259,7 +259,7 @@ def sage_conv(x, edge_index, weight_neigh, weight_root=None, bias=None, aggr="me
            [7. ]])
     """
     x, (src, dst) = _graph(x, edge_index)
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     weight_neigh = _weight(weight_neigh, "weight_neigh", (x.shape[1], None))
     f_out = weight_neigh.shape[1]
     out = _aggregate(x, src, dst, x.shape[0], aggr) @ weight_neigh
@@ -282,7 +282,7 @@ def gin_conv(x, edge_index, mlp, eps=0.0):
            [40.]])
     """
     x, (src, dst) = _graph(x, edge_index)
-    eps = _check_real(eps, "eps")
+    eps = check_real(eps, "eps")
     if not callable(mlp):
         raise TypeError(f"`mlp` must be callable, got {type(mlp).__name__}")
     out = as_tensor(mlp((1.0 + eps) * x + _aggregate(x, src, dst, x.shape[0], "sum")))
@@ -326,7 +326,7 @@ def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat
     x, (src, dst) = _graph(x, edge_index)
     n = x.shape[0]
     heads = check_int(heads, "heads", minimum=1)
-    negative_slope = _check_real(negative_slope, "negative_slope")
+    negative_slope = check_real(negative_slope, "negative_slope")
     att_src = _weight(att_src, "att_src", (heads, None))
     f_out = att_src.shape[1]
     att_dst = _weight(att_dst, "att_dst", (heads, f_out))
@@ -363,7 +363,7 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
     x, (src, dst) = _graph(x, edge_index)
     n, f_in = x.shape
     num_edges = src.shape[0]
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
     if edge_attr.ndim == 1:
         edge_attr = edge_attr[:, None]
@@ -398,7 +398,7 @@ def edge_conv(x, edge_index, mlp, aggr="max"):
            [0.]])
     """
     x, (src, dst) = _graph(x, edge_index)
-    aggr = _check_aggr(aggr)
+    aggr = check_choice(aggr, "aggr", _AGGRS)
     if not callable(mlp):
         raise TypeError(f"`mlp` must be callable, got {type(mlp).__name__}")
     x_i = x[dst]

@@ -50,10 +50,9 @@ import dataclasses
 
 import numpy as np
 
-from ._validate import check_int, check_rng, check_segment_index
+from ._validate import check_int, check_real, check_rng, check_segment_index
 from .autograd import as_tensor, value_and_grad
 from .functional import cross_entropy
-from .layers import _check_real
 
 __all__ = ["glorot", "init_params", "SGD", "Adam", "History", "fit", "predict", "accuracy",
            "confusion_matrix"]
@@ -151,8 +150,8 @@ class SGD:
     """
 
     def __init__(self, lr=0.01, momentum=0.0, weight_decay=0.0):
-        self.lr, self.momentum = _check_real(lr, "lr"), _check_real(momentum, "momentum")
-        self.weight_decay = _check_real(weight_decay, "weight_decay")
+        self.lr, self.momentum = check_real(lr, "lr"), check_real(momentum, "momentum")
+        self.weight_decay = check_real(weight_decay, "weight_decay")
         self.reset()
 
     def reset(self):
@@ -204,9 +203,9 @@ class Adam:
     """
 
     def __init__(self, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        self.lr, self.eps = _check_real(lr, "lr"), _check_real(eps, "eps")
-        self.beta1, self.beta2 = (_check_real(b, "betas") for b in betas)
-        self.weight_decay = _check_real(weight_decay, "weight_decay")
+        self.lr, self.eps = check_real(lr, "lr"), check_real(eps, "eps")
+        self.beta1, self.beta2 = (check_real(b, "betas") for b in betas)
+        self.weight_decay = check_real(weight_decay, "weight_decay")
         self.reset()
 
     def reset(self):
