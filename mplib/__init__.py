@@ -11,7 +11,8 @@ each module holds one idea of the book:
 - :mod:`mplib.plotting`: the book's figures (``import mplib.plotting``; not loaded by default).
 - :mod:`mplib.wl`: 1-WL colour refinement and the WL test.
 - :mod:`mplib.hops`: beyond one hop: shortest-path virtual edges, K-hop propagate, SPD-WL.
-- :mod:`mplib.diagnostics`: Dirichlet energy, effective resistance, sensitivity, homophily.
+- :mod:`mplib.diagnostics`: Dirichlet energy, smoothing rate, effective resistance, sensitivity.
+- :mod:`mplib.homophily`: homophily measures and the (1 - 2α) effect of averaging.
 - :mod:`mplib.curvature`: balanced Forman and Ollivier–Ricci curvature of edges.
 - :mod:`mplib.autograd`, :mod:`mplib.functional`, :mod:`mplib.nn`, :mod:`mplib.train`,
   :mod:`mplib.data`: learning in numpy (a tiny autodiff, differentiable layers, optimisers,
@@ -22,16 +23,7 @@ each module holds one idea of the book:
 
 from . import autograd, data, functional, nn, train
 from .curvature import balanced_forman_curvature, ollivier_ricci_curvature
-from .diagnostics import (
-    class_homophily,
-    dirichlet_energy,
-    edge_homophily,
-    effective_resistance,
-    jacobian_sensitivity,
-    mix_with_neighbours,
-    node_homophily,
-    smoothing_rate,
-)
+from .diagnostics import dirichlet_energy, effective_resistance, jacobian_sensitivity, smoothing_rate
 from .generators import (
     cycle_graph,
     path_graph,
@@ -51,6 +43,7 @@ from .generators import (
     contextual_sbm,
 )
 from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
+from .homophily import class_homophily, edge_homophily, mix_with_neighbours, node_homophily
 from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, spd_wl_colors, spd_wl_test
 from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate

@@ -9,7 +9,7 @@ Messages flow along edges, from the source ``j`` (row 0) to the target ``i``
 import networkx as nx
 import numpy as np
 
-from ._validate import check_edge_index, check_features, check_index, check_int
+from ._validate import check_edge_index, check_features, check_int
 
 __all__ = ["Graph", "from_networkx", "to_networkx", "add_self_loops", "to_undirected"]
 

@@ -12,7 +12,6 @@ EdgeConv's MLP) are passed as callables; :func:`make_mlp` builds one from a list
 of weights, laid out like ``torch.nn.Sequential(Linear, ReLU, ..., Linear)``.
 """
 
-import numbers
 
 import numpy as np
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_equivariant, relabel
-from mplib.diagnostics import class_homophily, edge_homophily, mix_with_neighbours, node_homophily
+from mplib.homophily import class_homophily, edge_homophily, mix_with_neighbours, node_homophily
 from mplib.generators import (complete_bipartite_graph, complete_graph, contextual_sbm, cycle_graph,
                               heterophilous_graph, random_graph, wl_pairs)
 from mplib.graph import Graph, from_networkx, to_networkx, to_undirected
