@@ -22,12 +22,11 @@ the sender received, *except* the one from the receiver, which sits in the
 reverse column ``rev[k]`` (:func:`reverse_edges`).
 """
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import check_edge_index, check_features, check_int, check_rng
+from ._validate import check_edge_index, check_features, check_int, check_real, check_rng
 from .graph import Graph
 
 __all__ = ["reverse_edges", "ising_exact_marginals", "ising_bp", "ising_mean_field", "BPResult",
@@ -131,14 +130,12 @@ def _check_model(graph, J, h):
 
 def _check_solver(max_iter, tol, damping):
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    for name, value in (("tol", tol), ("damping", damping)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"`{name}` must be a real number, got {type(value).__name__} {value!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"`tol` must be a finite number >= 0, got {tol}")
+    tol, damping = check_real(tol, "tol"), check_real(damping, "damping")
+    if tol < 0:
+        raise ValueError(f"`tol` must be >= 0, got {tol}")
     if not 0 <= damping < 1:
         raise ValueError(f"`damping` must lie in [0, 1), got {damping}")
-    return max_iter, float(tol), float(damping)
+    return max_iter, tol, damping
 
 
 def _logcosh(x):

@@ -264,10 +264,12 @@ def test_ising_bp_errors():
         ising_bp(g, 1.0, 0.0, max_iter=0)
     with pytest.raises(ValueError, match=r"`damping` must lie in \[0, 1\), got 1.0"):
         ising_bp(g, 1.0, 0.0, damping=1.0)
-    with pytest.raises(ValueError, match="`tol` must be a finite number >= 0, got -1"):
+    with pytest.raises(ValueError, match="`tol` must be >= 0, got -1.0"):
         ising_bp(g, 1.0, 0.0, tol=-1)
-    with pytest.raises(TypeError, match="`tol` must be a real number, got str"):
+    with pytest.raises(TypeError, match="`tol` must be a finite real number, got 'small'"):
         ising_bp(g, 1.0, 0.0, tol="small")
+    with pytest.raises(TypeError, match="`damping` must be a finite real number, got nan"):
+        ising_bp(g, 1.0, 0.0, damping=float("nan"))
     with pytest.raises(TypeError, match="`rng` must be a numpy Generator"):
         ising_bp(g, 1.0, 0.0, rng="seed")
     with pytest.raises(ValueError, match=r"`J` must be symmetric"):
