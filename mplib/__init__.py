@@ -18,6 +18,7 @@ each module holds one idea of the book:
   :mod:`mplib.data`: learning in numpy (a tiny autodiff, differentiable layers, optimisers,
   a training loop, batching). Reached as ``mplib.nn.gcn_conv`` etc., since their names
   mirror the plain layers.
+- :mod:`mplib.vision`: images as grid graphs, k-nearest-neighbour graphs of point clouds.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
@@ -48,6 +49,7 @@ from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, s
 from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
 from .scatter import scatter, segment_softmax
+from .vision import digit_image, image_to_graph, knn_graph, outline_points
 from .wl import WLResult, wl_colors, wl_history, wl_test
 
 __all__ = [
@@ -104,4 +106,8 @@ __all__ = [
     "mix_with_neighbours",
     "balanced_forman_curvature",
     "ollivier_ricci_curvature",
+    "image_to_graph",
+    "knn_graph",
+    "digit_image",
+    "outline_points",
 ]

@@ -337,6 +337,7 @@ def to_undirected(edge_index, num_nodes=None):
     n = _num_nodes(edge_index, num_nodes)
     edge_index = check_edge_index(edge_index, n)
     both = np.concatenate([edge_index, edge_index[::-1]], axis=1)
-    keys = np.unique(both[0] * max(n, 1) + both[1])
+    keys = np.sort(both[0] * max(n, 1) + both[1])  # one integer per (source, target)
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys  # drop repeats
     return np.stack([keys // max(n, 1), keys % max(n, 1)]).astype(np.int64)
 
