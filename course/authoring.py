@@ -14,7 +14,51 @@ gives the cell a stable ``id`` so that regenerating a notebook is byte-identical
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-__all__ = ["notebook", "markdown", "code", "setup", "solution", "tests", "hidden_block", "write"]
+__all__ = ["SETUP", "notebook", "markdown", "code", "setup", "solution", "tests", "hidden_block", "write"]
+
+# The read-only setup cell of every notebook: numpy and the visible-test helper `check`.
+SETUP = r'''
+import numpy as np
+
+np.set_printoptions(precision=4, suppress=True)
+
+
+def check(call, got, expected, **inputs):
+    """Visible test: print what went in, what was expected and what came back; fail if they differ."""
+    print(call)
+    for name, value in inputs.items():
+        print(f"  {name} = " + repr(value).replace("\n", "\n    "))
+    print("  expected: " + repr(expected).replace("\n", "\n            "))
+    print("  got:      " + repr(got).replace("\n", "\n            "))
+    problem = _difference(got, expected)
+    if problem:
+        raise AssertionError(f"{call}: {problem}")
+    print("  OK\n")
+
+
+def _difference(got, expected):
+    if isinstance(expected, tuple):
+        if not isinstance(got, tuple) or len(got) != len(expected):
+            return f"expected a tuple of {len(expected)} values, got {type(got).__name__}"
+        for k, (g, e) in enumerate(zip(got, expected)):
+            problem = _difference(g, e)
+            if problem:
+                return f"element {k}: {problem}"
+        return None
+    if isinstance(expected, (bool, np.bool_)):
+        if not isinstance(got, (bool, np.bool_)):
+            return f"expected True or False, got {type(got).__name__}"
+        return None if bool(got) == bool(expected) else f"expected {expected}, got {got}"
+    if not isinstance(got, np.ndarray):
+        return f"expected a numpy array, got {type(got).__name__}"
+    if got.shape != expected.shape:
+        return f"expected shape {expected.shape}, got {got.shape}"
+    if got.dtype != expected.dtype:
+        return f"expected dtype {expected.dtype}, got {got.dtype}"
+    if not np.allclose(got, expected, atol=1e-6):
+        return "wrong values"
+    return None
+'''
 
 
 def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
