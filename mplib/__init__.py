@@ -18,11 +18,21 @@ each module holds one idea of the book:
   :mod:`mplib.data`: learning in numpy (a tiny autodiff, differentiable layers, optimisers,
   a training loop, batching). Reached as ``mplib.nn.gcn_conv`` etc., since their names
   mirror the plain layers.
+- :mod:`mplib.belief_propagation`: the Ising model: exact marginals, belief propagation, mean field.
 - :mod:`mplib.vision`: images as grid graphs, k-nearest-neighbour graphs of point clouds.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
 
 from . import autograd, data, functional, nn, train
+from .belief_propagation import (
+    MAX_EXACT_NODES,
+    BPResult,
+    MeanFieldResult,
+    ising_bp,
+    ising_exact_marginals,
+    ising_mean_field,
+    reverse_edges,
+)
 from .curvature import balanced_forman_curvature, ollivier_ricci_curvature
 from .diagnostics import dirichlet_energy, effective_resistance, jacobian_sensitivity, smoothing_rate
 from .generators import (
@@ -110,4 +120,11 @@ __all__ = [
     "knn_graph",
     "digit_image",
     "outline_points",
+    "ising_exact_marginals",
+    "ising_bp",
+    "ising_mean_field",
+    "reverse_edges",
+    "BPResult",
+    "MeanFieldResult",
+    "MAX_EXACT_NODES",
 ]
