@@ -58,6 +58,7 @@ def test_checks_solutions_pass(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
 def test_checks_release_stubs_fail_with_not_implemented(path):
+    assert _release(path).exists(), f"no release of {path.parent.name}: run `python -m course release {path.parent.name}`"
     ns = _namespace(_release(path), "release")
     for task, function in _hidden_calls(path):
         with pytest.raises(CheckFailed, match="raised NotImplementedError"):
