@@ -35,6 +35,7 @@ VALENCE = {"B": 3, "C": 4, "N": 3, "O": 2, "P": 3, "S": 2, "F": 1, "Cl": 1, "Br"
 """Usual (lowest) valence of each element: the bonds it forms, hydrogens included."""
 
 _SYMBOL = {"-": "single", "=": "double", "#": "triple", ":": "aromatic"}
+_AROMATIC = ("b", "c", "n", "o", "p", "s")
 _WRITE = {"single": "-", "double": "=", "triple": "#", "aromatic": ":"}
 _TOKEN = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|[-=#:()]|%\d\d|\d|(.)")
 
@@ -235,8 +236,9 @@ def write_smiles(atoms, bonds):
     Raises
     ------
     ValueError
-        If there are no atoms, a bond is repeated, a loop, refers to a missing
-        atom or has an unknown type, or the molecule is not connected.
+        If there are no atoms, an atom is not in the organic subset, a bond is
+        repeated, a loop, refers to a missing atom or has an unknown type, or
+        the molecule is not connected.
 
     Examples
     --------
@@ -245,10 +247,18 @@ def write_smiles(atoms, bonds):
     'C=CC(O)=O'
     >>> write_smiles(["C"] * 6, [(k, (k + 1) % 6, "single") for k in range(6)])
     'C1CCCCC1'
+
+    Notes
+    -----
+    The walk is recursive, so a chain of more than several hundred atoms
+    exceeds Python's recursion limit; the book's molecules are far smaller.
     """
     n = len(atoms)
     if n == 0:
         raise ValueError("`atoms` is empty: expected at least one atom")
+    unknown = [a for a in atoms if a not in ATOM_TYPES + _AROMATIC]
+    if unknown:
+        raise ValueError(f"`atoms` holds {unknown[0]!r}: expected one of {ATOM_TYPES} or aromatic b c n o p s")
     kind, neighbours = {}, [[] for _ in range(n)]
     for i, j, t in bonds:
         if not (0 <= i < n and 0 <= j < n) or i == j or t not in _WRITE or (min(i, j), max(i, j)) in kind:

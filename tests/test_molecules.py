@@ -203,6 +203,9 @@ def test_write_smiles_marks_unusual_bonds():
 
 @pytest.mark.parametrize("atoms, bonds, message", [
     ([], [], "`atoms` is empty"),
+    (["C", "X"], [(0, 1, S)], r"`atoms` holds 'X': expected one of \('B', 'C'"),
+    (["C", "cl"], [(0, 1, S)], "`atoms` holds 'cl'"),
+    (["C", "cn"], [(0, 1, S)], "`atoms` holds 'cn'"),
     (["C", "C"], [(0, 1, S), (1, 0, S)], r"`bonds` holds \(1, 0, 'single'\): expected distinct atoms"),
     (["C", "C"], [(0, 0, S)], "expected distinct atoms in 0..1"),
     (["C", "C"], [(0, 2, S)], "expected distinct atoms in 0..1"),
