@@ -19,6 +19,7 @@ each module holds one idea of the book:
   a training loop, batching). Reached as ``mplib.nn.gcn_conv`` etc., since their names
   mirror the plain layers.
 - :mod:`mplib.belief_propagation`: the Ising model: exact marginals, belief propagation, mean field.
+- :mod:`mplib.molecules`: molecules from SMILES with atom and bond-type features.
 - :mod:`mplib.vision`: images as grid graphs, k-nearest-neighbour graphs of point clouds.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
 """
@@ -58,6 +59,7 @@ from .homophily import class_homophily, edge_homophily, mix_with_neighbours, nod
 from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, spd_wl_colors, spd_wl_test
 from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
+from .molecules import ATOM_TYPES, BOND_TYPES, molecule_graph, parse_smiles, random_molecule, write_smiles
 from .scatter import scatter, segment_softmax
 from .vision import digit_image, image_to_graph, knn_graph, outline_points
 from .wl import WLResult, wl_colors, wl_history, wl_test
@@ -127,4 +129,10 @@ __all__ = [
     "BPResult",
     "MeanFieldResult",
     "MAX_EXACT_NODES",
+    "ATOM_TYPES",
+    "BOND_TYPES",
+    "parse_smiles",
+    "molecule_graph",
+    "write_smiles",
+    "random_molecule",
 ]
