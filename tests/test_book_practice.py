@@ -1,0 +1,175 @@
+"""Claims of the Hands-On Practices pages (book/practice/*.md), recomputed with mplib, and the
+pages' links: every download is a released notebook, never a solution."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mplib.diagnostics import dirichlet_energy, effective_resistance
+from mplib.generators import (barbell_graph, cycle_graph, grid_graph, path_graph, random_graph,
+                              star_graph)
+from mplib.graph import Graph, add_self_loops, to_undirected
+from mplib.homophily import edge_homophily, node_homophily
+from mplib.hops import shortest_path_edges, spd_wl_test
+from mplib.layers import gat_conv, gcn_conv
+from mplib.message_passing import adjacency_matrix, propagate
+from mplib.scatter import scatter, segment_softmax
+from mplib.wl import wl_history, wl_test
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "book" / "practice").glob("0*.md"))
+CHAPTER = {"01": "01_conversation", "02": "01_conversation", "03": "04_smarter", "04": "02_local_talk",
+           "05": "03_pathologies", "06": "04_smarter"}
+
+
+def _union(*graphs):
+    parts, n = [], 0
+    for g in graphs:
+        parts.append(g.edge_index + n)
+        n += g.num_nodes
+    return Graph(np.concatenate(parts, axis=1), num_nodes=n)
+
+
+# -- the pages and their links ---------------------------------------------------------------
+
+
+def test_six_pages_and_an_index():
+    assert [p.name[:2] for p in PAGES] == ["01", "02", "03", "04", "05", "06"]
+    assert (ROOT / "book" / "practice" / "index.md").exists()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_page_downloads_the_release_and_links_its_chapter(page):
+    text = page.read_text()
+    targets = re.findall(r"\{download\}`[^<`]*<([^>]+)>`", text)
+    assert len(targets) == 1
+    target = (page.parent / targets[0]).resolve()
+    assert target.parent.parent == ROOT / "exercises" and target.suffix == ".ipynb" and target.exists()
+    assert target.parent.name.startswith(page.name[:2])
+    assert "solutions/" not in text and "solutions\\" not in text
+    assert f"{{doc}}`../principles/{CHAPTER[page.name[:2]]}`" in text
+    for chapter in re.findall(r"\{doc\}`(?:[^<`]*<)?(\.\./principles/[\w]+)>?`", text):
+        assert (page.parent / f"{chapter}.md").exists()
+    assert text.count("```{exercise}") >= 2 and "nbgrader validate" in text
+
+
+def test_index_links_every_page_and_chapter():
+    text = (ROOT / "book" / "practice" / "index.md").read_text()
+    for page in PAGES:
+        assert f"{{doc}}`{page.stem}`" in text
+    assert "solutions/" not in text
+
+
+# -- claims of the warm-up solutions ---------------------------------------------------------
+
+
+def test_aggregators_mean_and_max_blind_spots_sum_is_not():
+    # {{1}} vs {{1, 1}}: equal means; {{1, 2}} vs {{1, 2, 2}}: equal maxima; sums differ in both
+    mean = scatter(np.array([1.0, 1.0, 1.0]), np.array([0, 1, 1]), 2, reduce="mean")
+    top = scatter(np.array([1.0, 2.0, 1.0, 2.0, 2.0]), np.array([0, 0, 1, 1, 1]), 2, reduce="max")
+    assert mean[0] == mean[1] and top[0] == top[1]
+    assert scatter(np.array([1.0, 1.0, 1.0]), np.array([0, 1, 1]), 2).tolist() == [1.0, 2.0]
+    assert scatter(np.array([1.0, 2.0, 1.0, 2.0, 2.0]), np.array([0, 0, 1, 1, 1]), 2).tolist() == [3.0, 5.0]
+
+
+def test_aggregators_star_leaves_hear_only_the_centre():
+    src, dst = star_graph(3).edge_index
+    x = np.array([10.0, 1.0, 2.0, 6.0])
+    for reduce in ("sum", "mean", "max"):
+        assert (scatter(x[src], dst, 4, reduce=reduce)[1:] == 10).all()
+
+
+def test_message_passing_gcn_matrix_of_the_path():
+    s = gcn_conv(np.eye(3), path_graph(3).edge_index, np.eye(3))
+    r = 6 ** -0.5
+    np.testing.assert_allclose(s, [[1 / 2, r, 0], [r, 1 / 3, r], [0, r, 1 / 2]])
+
+
+def test_message_passing_sum_readout_is_invariant():
+    rng = np.random.default_rng(3)
+    g = random_graph(8, p=0.4, rng=rng)
+    x, w = rng.normal(size=(8, 3)), rng.normal(size=(3, 2))
+    perm = rng.permutation(8)
+    x_new = np.empty_like(x)
+    x_new[perm] = x
+    out, out_new = gcn_conv(x, g.edge_index, w), gcn_conv(x_new, perm[g.edge_index], w)
+    np.testing.assert_allclose(out_new[perm], out)
+    np.testing.assert_allclose(out_new.sum(axis=0), out.sum(axis=0))
+
+
+def test_attention_zero_vector_is_the_mean_with_self_loop():
+    rng = np.random.default_rng(0)
+    g = random_graph(7, p=0.4, rng=rng)
+    x, w = rng.normal(size=(7, 3)), rng.normal(size=(3, 2))
+    loops, _ = add_self_loops(g.edge_index, num_nodes=7)
+    zero = np.zeros((1, 2))
+    np.testing.assert_allclose(gat_conv(x, g.edge_index, w, zero, zero), propagate(x @ w, loops, aggregate="mean"))
+
+
+def test_attention_naive_softmax_overflows_the_shifted_one_does_not():
+    scores = np.array([1000.0, 999.0, 0.0])
+    with np.errstate(all="ignore"):
+        assert np.isnan(np.exp(scores) / np.exp(scores).sum()).any()
+    alpha = segment_softmax(scores, np.zeros(3, dtype=np.int64), 1)
+    assert np.isfinite(alpha).all() and np.isclose(alpha.sum(), 1) and alpha[2] == 0.0
+
+
+def test_attention_heads_concatenated_or_averaged():
+    rng = np.random.default_rng(1)
+    g = random_graph(7, p=0.4, rng=rng)
+    x = rng.normal(size=(7, 3))
+    w, a_src, a_dst = rng.normal(size=(3, 12)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    assert gat_conv(x, g.edge_index, w, a_src, a_dst, heads=4, concat=True).shape == (7, 12)
+    assert gat_conv(x, g.edge_index, w, a_src, a_dst, heads=4, concat=False).shape == (7, 3)
+
+
+def test_wl_star_is_stable_after_one_round():
+    history = wl_history(star_graph(3))
+    assert len(history) == 2 and len(np.unique(history[1])) == 2
+
+
+def test_wl_unions_of_cycles_are_confused_and_the_path_takes_three_rounds():
+    c8 = cycle_graph(8)
+    for other in (_union(cycle_graph(4), cycle_graph(4)), _union(cycle_graph(3), cycle_graph(5))):
+        assert not wl_test(c8, other).distinguished
+    assert len(wl_history(path_graph(8))) - 1 == 3
+
+
+def test_diagnostics_energy_is_the_laplacian_quadratic_form():
+    rng = np.random.default_rng(0)
+    g = random_graph(10, p=0.3, rng=rng)
+    x = rng.normal(size=(10, 2))
+    a = adjacency_matrix(g.edge_index, 10).toarray()
+    assert np.isclose(dirichlet_energy(x, g.edge_index), np.trace(x.T @ (np.diag(a.sum(1)) - a) @ x))
+
+
+def test_diagnostics_cycle_resistance_foster_and_the_bridge():
+    for n in (4, 6, 9):
+        r = effective_resistance(cycle_graph(n))
+        assert np.isclose(r[0, 1], (n - 1) / n)
+    for g in (cycle_graph(6), barbell_graph(4, 0)):
+        r = effective_resistance(g)
+        src, dst = g.edge_index[:, g.edge_index[0] < g.edge_index[1]]
+        assert np.isclose(r[src, dst].sum(), g.num_nodes - 1)
+    assert np.isclose(effective_resistance(barbell_graph(4, 0))[3, 4], 1.0)
+
+
+def test_diagnostics_triangle_with_pendant_homophilies_differ():
+    ei = to_undirected(np.array([[0, 1, 2, 2], [1, 2, 0, 3]]), num_nodes=4)
+    y = np.array([0, 0, 0, 1])
+    assert ei.shape[1] == 8
+    assert np.isclose(edge_homophily(ei, y), 6 / 8) and np.isclose(node_homophily(ei, y), (1 + 1 + 2 / 3) / 4)
+
+
+def test_beyond_grid_distance_profiles():
+    pairs, dist = shortest_path_edges(grid_graph(3, 3))
+    profile = {v: np.bincount(dist[pairs[1] == v], minlength=5)[1:].tolist() for v in (4, 0)}
+    assert profile == {4: [4, 4, 0, 0], 0: [2, 3, 2, 1]}
+
+
+def test_beyond_c8_against_two_c4_needs_distance_two():
+    c8, two_c4 = cycle_graph(8), _union(cycle_graph(4), cycle_graph(4))
+    verdict = {k: spd_wl_test(c8, two_c4, max_distance=k).distinguished for k in (1, 2, 3)}
+    assert verdict == {1: False, 2: True, 3: True}
