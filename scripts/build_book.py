@@ -36,7 +36,8 @@ def main(argv):
         for line in proc.stdout:
             log.write(line)
             lines.append(line.rstrip("\n"))
-            if not clean or "WARNING" in line or "ERROR" in line or "executing" in line.lower():
+            noise = "IPKernelApp" in line  # the kernel warns about TCP on every start; harmless here
+            if not noise and (not clean or "WARNING" in line or "ERROR" in line or "executing" in line.lower()):
                 print(line, end="")
         proc.wait()
     elapsed = time.perf_counter() - start
