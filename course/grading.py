@@ -124,6 +124,11 @@ def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
     log.propagate = False
     log.setLevel(logging.INFO)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(work)).load_config()
+    if _FAST_KERNELS:  # same execution, kernels forked from this worker's warm zygote
+        from nbgrader.preprocessors import Execute
+        from .kernels import FastExecute
+        config.Autograde.autograde_preprocessors = [
+            FastExecute if pp is Execute else pp for pp in config.Autograde.autograde_preprocessors]
     coursedir = CourseDirectory(config=config, root=str(work))
     coursedir.assignment_id, coursedir.student_id = assignment, student
     app = Autograde(coursedir=coursedir, config=config, log=log)
@@ -155,8 +160,10 @@ def merge(root, result):
     work = Path(result["work"])
     dest = root / "autograded" / student / assignment
     main_url = f"sqlite:///{root / 'gradebook.db'}"
-    if dest.exists():
-        shutil.rmtree(dest)
+    stale_feedback = root / "feedback" / student / assignment
+    for old in (dest, stale_feedback):
+        if old.exists():
+            shutil.rmtree(old)
     with warnings.catch_warnings(), Gradebook(main_url) as main:
         warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
         main.update_or_create_student(student)
@@ -209,18 +216,29 @@ def _context():
         ctx = get_context("forkserver")
     except ValueError:  # no forkserver on this platform
         return get_context("spawn")
-    ctx.set_forkserver_preload(["course.grading", "nbgrader.converters", "nbgrader.api", "nbclient",
-                                "nbgrader.preprocessors", "course.nbgrader_plugins"])
+    ctx.set_forkserver_preload(["course.grading", "course.kernels", "nbgrader.converters", "nbgrader.api",
+                                "nbclient", "nbgrader.preprocessors", "course.nbgrader_plugins"])
     return ctx
 
 
+_FAST_KERNELS = False
+
+
 def _init_worker(env):
+    global _FAST_KERNELS
     os.environ.update(env)
     sys.path.insert(0, PACKAGE_ROOT)
     # kernels inherit the worker's stdout/stderr: keep their chatter off the progress bar
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
+        from .kernels import start_zygote
+        try:
+            start_zygote()
+            _FAST_KERNELS = True
+        except OSError:  # no fork: plain kernels
+            pass
 
 
 def autograde(root, jobs, workers=None, seed=None, timeout=None, progress=sys.stderr):

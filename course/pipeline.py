@@ -187,10 +187,17 @@ def feedback(root, assignment):
     return graded
 
 
-def _status(root, assignment, student):
+def _status(root, assignment, student, gb):
+    from nbgrader.api import MissingEntry
     path = grading.status_path(root, assignment, student)
     if path.exists():
         return json.loads(path.read_text())
+    if (Path(root) / "autograded" / student / assignment).is_dir():  # graded by plain `nbgrader autograde`
+        try:
+            gb.find_submission(assignment, student)
+            return {"status": "graded", "reason": "", "notes": ["graded by nbgrader autograde, not python -m course"]}
+        except MissingEntry:
+            pass
     submitted = Path(root) / "submitted" / student / assignment
     if not submitted.is_dir() or not any(submitted.glob("*.ipynb")):
         return {"status": "missing", "reason": "no submission", "notes": []}
@@ -217,7 +224,7 @@ def export(root, assignment, output=None):
         columns = [f"{n}/{c}" if multi else c for n, c, _ in cells]
         rows = []
         for student in roster(root, assignment):
-            status = _status(root, assignment, student)
+            status = _status(root, assignment, student, gb)
             row = {"student_id": student, "status": status["status"], "reason": status.get("reason", ""),
                    "seed": status.get("seed", ""), "notes": " | ".join(status.get("notes", []))}
             if status["status"] == "graded":
