@@ -8,6 +8,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
+# One BLAS thread per process: the book's matrices are narrow, and with two pytest
+# workers on two cores, threaded BLAS oversubscribes the machine (measured 40x slower).
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+
 .PHONY: help venv book book-clean test test-fast bench lock clean
 
 help:
