@@ -107,6 +107,13 @@ def _f_loop(nb, sol):
 def _f_edited(nb, sol):
     _replace(nb.cells, "relabel", "def relabel(x, edge_index, perm):\n    return x.copy(), edge_index.copy()")
     _replace(nb.cells, "test_relabel", 'print("relabel looks fine to me")')
+    for cell in nb.cells:
+        if _grade_id(cell) == "test_relabel":
+            cell.metadata["nbgrader"]["points"] = 100  # and the points, while at it
+
+
+def _f_deleted_solution(nb, sol):
+    nb.cells = [c for c in nb.cells if _grade_id(c) not in ("relabel", "test_relabel")]
 
 
 def _f_deleted(nb, sol):
@@ -167,6 +174,7 @@ CORPUS = [
     Variant("infinite-loop", _f_loop, 9, "graded", "CellTimeoutError"),
     Variant("edited-tests", _f_edited, 9, "graded", "test cell 'test_relabel' was edited"),
     Variant("deleted-tests", _f_deleted, 9, "graded", "test cell 'test_scatter_sum' was deleted"),
+    Variant("deleted-solution", _f_deleted_solution, 9, "graded", "solution cell 'relabel' was missing"),
     Variant("stripped-metadata", _f_stripped, 10, "graded", "had lost its nbgrader metadata"),
     Variant("kernel-exit", _f_exit, None, "failed", "kernel died"),
     Variant("huge-output", _f_output, 10, "graded", "truncated"),
