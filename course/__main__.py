@@ -28,7 +28,9 @@ def _find_root(start):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course", description=(
+        "The instructor's steps: release, collect, zip-collect, autograde, feedback, export "
+        "(see book/instructors.md)."))
     parser.add_argument("--root", type=Path, help="course directory (holding nbgrader_config.py)")
     sub = parser.add_subparsers(dest="step", required=True)
     p = sub.add_parser("release", help="generate exercises/ from solutions/ (nbgrader generate_assignment)")

@@ -18,7 +18,7 @@ Everything worth reporting is logged as a line starting with :data:`NOTE`;
 
 import re
 
-from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat.notebooknode import from_dict
 from traitlets import Integer, List, Unicode
 
 from nbgrader import utils

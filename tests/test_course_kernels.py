@@ -1,6 +1,5 @@
 """Kernels forked from a warm zygote (course.kernels) behave like launched ones under nbclient."""
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
