@@ -39,6 +39,10 @@ c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 c.LimitOutputSize.max_chars = 20000
 
+# -- hidden tests -----------------------------------------------------------------------------
+# They draw random graphs at grading time from the grading seed: `python -m course autograde --seed S`
+# or the environment variable COURSE_GRADING_SEED (default: course.checks.DEFAULT_SEED).
+
 # -- autograding: deleted test cells come back, broken structure is repaired -----------------
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
