@@ -61,7 +61,7 @@ def main(selected):
                 print(f"  measured {name}: {ratio:.1f}x", file=sys.stderr)
         elif hasattr(module, "main"):
             print(f"\n== {path.stem} ==")
-            failures += bool(module.main())
+            failures += bool(module.main([]))  # argv: the defaults of each benchmark
     if rows:
         print()
         head = f"{'case':<46} {'baseline':<22} {'base s':>8} {'ours s':>8} {'ratio':>7} {'target':>7}  result"
