@@ -393,3 +393,50 @@ def test_mean_and_max_give_one_state_without_isolated_nodes():
         for aggr in ("mean", "max"):
             h = sage_states(g, aggr, params)
             assert np.abs(h - h[:1]).max() < 1e-12
+
+
+# --- numbers the prose states (glued on the page) ---------------------------------------------
+
+def test_glued_refinement_rounds():
+    history = wl_history(undirected(WL_EDGES, 6))
+    split_04 = next(t for t, c in enumerate(history) if c[0] != c[4])
+    assert split_04 == 3                    # "nodes 0 and 4 agree until round 3"
+    assert len(history) - 1 == 3            # three rounds of refinement ...
+    assert len(history) == 4                # ... and "round 4 would split nothing"
+    again = wl_history(undirected(WL_EDGES, 6), iterations=len(history))
+    assert len(np.unique(again[-1])) == len(np.unique(history[-1])) == 6   # every node its own
+
+
+def test_glued_parity_reach_counts():
+    # Exercise 1's solution: "{ring_1} + {ring_3} = {parity_reach} nodes" (4 + 12 = 16)
+    grid = grid_graph(*GRID_SHAPE)
+    hops = nx.single_source_shortest_path_length(to_networkx(grid), CENTRE)
+    ring_1 = sum(d == 1 for d in hops.values())
+    ring_3 = sum(d == 3 for d in hops.values())
+    reach = np.flatnonzero(jacobian_sensitivity(grid, 3, operator="sum")[CENTRE] > 0)
+    assert (ring_1, ring_3) == (4, 12)
+    assert ring_1 + ring_3 == len(reach) == 16
+
+
+# ---------------------------------------------------------------- the page's code cells
+
+def _page_code_cells():
+    """(tags, code lines) of every code cell of the page."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "book" / "principles" / "02_local_talk.md").read_text()
+    cells = []
+    for body in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
+        lines = body.splitlines()
+        tags = re.search(r"^:tags: \[(.*?)\]", body, flags=re.M)
+        cells.append((tags.group(1) if tags else "", [l for l in lines if not l.startswith(":")]))
+    return cells
+
+
+def test_page_glue_only_in_removed_cells_and_code_fits_88_columns():
+    cells = _page_code_cells()
+    assert cells
+    for tags, code in cells:
+        if any("glue(" in line for line in code):
+            assert "remove-cell" in tags, code[:3]
+        assert all(len(line) <= 88 for line in code), [l for l in code if len(l) > 88]

@@ -15,7 +15,7 @@ import pytest
 
 from mplib.curvature import balanced_forman_curvature, ollivier_ricci_curvature
 from mplib.diagnostics import dirichlet_energy, effective_resistance, jacobian_sensitivity, smoothing_rate
-from mplib.generators import barbell_graph, cycle_graph, grid_graph, path_graph
+from mplib.generators import barbell_graph, cycle_graph, grid_graph, path_graph, star_graph
 from mplib.graph import add_self_loops, from_networkx, to_networkx
 from mplib.layers import gcn_conv
 from mplib.message_passing import propagate
@@ -268,7 +268,7 @@ def test_curvature_values_on_the_page():
     clique, attach, interior = edge_kinds(m, L)
     assert not interior.any()  # with one path node every bridge edge attaches to a clique
     bf, orc = balanced_forman_curvature(g), ollivier_ricci_curvature(g)
-    tree_like = 2 / m + 2 / 2 - 2  # no triangle, no 4-cycle: both definitions give this
+    tree_like = 2 / m + 2 / 2 - 2  # degrees >= 2, no cycle through the edge: both give this
     np.testing.assert_allclose(bf[attach], tree_like, atol=1e-9)
     np.testing.assert_allclose(orc[attach], tree_like, atol=1e-9)
     assert bf[clique].min() > 0 and orc[clique].min() > 0
@@ -285,3 +285,93 @@ def test_direct_bridge_curvature_is_4_over_m_minus_2(m):
     g = barbell_graph(m, 0)
     _, attach, _ = edge_kinds(m, 0)
     np.testing.assert_allclose(balanced_forman_curvature(g)[attach], 4 / m - 2, atol=1e-12)
+
+
+def _shortest_cycle_through(G, i, j):
+    """Length of the shortest cycle through the edge i - j (inf if the edge is a bridge)."""
+    H = G.copy()
+    H.remove_edge(i, j)
+    try:
+        return 1 + nx.shortest_path_length(H, i, j)
+    except nx.NetworkXNoPath:
+        return np.inf
+
+
+def test_curvature_formula_holds_exactly_under_the_page_conditions():
+    """The page: with both degrees >= 2 and no cycle of length <= 5 through the edge, both
+    curvatures equal 2/d_i + 2/d_j - 2; balanced Forman needs only no cycle of length <= 4;
+    at a leaf both are 0. Checked edge by edge on sparse random graphs, each case seen."""
+    seen = {"leaf": 0, "tree-like": 0, "5-cycle": 0}
+    for seed in range(12):
+        G = nx.gnm_random_graph(14, 17, seed=seed)
+        g = from_networkx(G)
+        bf, orc = balanced_forman_curvature(g), ollivier_ricci_curvature(g)
+        src, dst = g.edge_index
+        deg = g.degree()
+        formula = 2 / deg[src] + 2 / deg[dst] - 2
+        for k in range(g.num_edges):
+            i, j = int(src[k]), int(dst[k])
+            cycle = _shortest_cycle_through(G, i, j)
+            if min(deg[i], deg[j]) == 1:
+                seen["leaf"] += 1
+                assert bf[k] == 0.0 and abs(orc[k]) < 1e-9
+                assert formula[k] > 0          # the formula would be wrong here
+            elif cycle > 5:
+                seen["tree-like"] += 1
+                assert bf[k] == pytest.approx(formula[k], abs=1e-12)
+                assert orc[k] == pytest.approx(formula[k], abs=1e-9)
+            elif cycle == 5:
+                seen["5-cycle"] += 1
+                assert bf[k] == pytest.approx(formula[k], abs=1e-12)
+                assert orc[k] >= formula[k] - 1e-9
+    assert all(count > 0 for count in seen.values()), seen
+
+
+def test_curvature_counterexamples_on_the_page():
+    # the star: leaf edges get 0 from both, not 2/1 + 2/3 - 2 = 2/3
+    star = star_graph(3)
+    assert star.degree().max() == 3
+    for curvature in (balanced_forman_curvature(star), ollivier_ricci_curvature(star)):
+        np.testing.assert_allclose(curvature, 0.0, atol=1e-9)
+    assert 2 / 1 + 2 / star.degree().max() - 2 == pytest.approx(2 / 3)
+    # the Petersen graph: 3-regular, girth 5; BF keeps the formula, ORC does not
+    G = nx.petersen_graph()
+    assert nx.girth(G) == 5 and all(d == 3 for _, d in G.degree())
+    bf, orc = balanced_forman_curvature(G), ollivier_ricci_curvature(G)
+    np.testing.assert_allclose(bf, 2 / 3 + 2 / 3 - 2, atol=1e-12)      # -2/3
+    np.testing.assert_allclose(orc, -1 / 3, atol=1e-9)
+    assert orc.max() > bf.max() + 0.3
+
+
+def test_page_bridge_meets_the_conditions():
+    m, L = CURVATURE_BARBELL
+    G = to_networkx(barbell_graph(m, L))
+    _, attach, _ = edge_kinds(m, L)
+    src, dst = barbell_graph(m, L).edge_index
+    for i, j in zip(src[attach], dst[attach]):
+        assert min(G.degree(int(i)), G.degree(int(j))) >= 2
+        assert _shortest_cycle_through(G, int(i), int(j)) == np.inf
+
+
+# ---------------------------------------------------------------- the page's code cells
+
+def _page_code_cells():
+    """(tags, code lines) of every code cell of the page."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "book" / "principles" / "03_pathologies.md").read_text()
+    cells = []
+    for body in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
+        lines = body.splitlines()
+        tags = re.search(r"^:tags: \[(.*?)\]", body, flags=re.M)
+        cells.append((tags.group(1) if tags else "", [l for l in lines if not l.startswith(":")]))
+    return cells
+
+
+def test_page_glue_only_in_removed_cells_and_code_fits_88_columns():
+    cells = _page_code_cells()
+    assert cells
+    for tags, code in cells:
+        if any("glue(" in line for line in code):
+            assert "remove-cell" in tags, code[:3]
+        assert all(len(line) <= 88 for line in code), [l for l in code if len(l) > 88]

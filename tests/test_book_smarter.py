@@ -450,3 +450,83 @@ def test_exercise_c8_vs_two_c4():
     assert spd_wl_test(c8, two_c4).distinguished
     assert sorted(distances_from(c8, 0).tolist()) == [0, 1, 1, 2, 2, 3, 3, 4]
     assert sorted(distances_from(two_c4, 0).tolist()) == [UNREACHABLE] * 4 + [0, 1, 1, 2]
+
+
+# ---------------------------------------------------------------- numbers the prose states
+
+def test_glued_chance_homophily_of_the_unbalanced_graph():
+    """'a graph wired at random already scores about sum_k s_k^2' ({hom-chance}), with
+    {hom-major-share} of the nodes in the larger class."""
+    edge_index, y = _page_homophily_graphs()["unbalanced"]
+    shares = np.bincount(y) / len(y)
+    chance = float((shares**2).sum())
+    assert 0.85 < shares.max() < 0.95                          # "about nine in ten"
+    assert chance == pytest.approx(0.847, abs=0.005)          # glued as 0.85
+    assert abs(edge_homophily(edge_index, y) - chance) < 0.03  # the random graph scores it
+
+
+def test_class_homophily_is_excess_sum_over_c_minus_1():
+    """The page's formula: sum over classes of max(0, h_k - |C_k|/N), divided by C - 1."""
+    rng = np.random.default_rng(SEED)
+    for _ in range(20):
+        n, c = int(rng.integers(6, 30)), int(rng.integers(2, 5))
+        y = rng.integers(0, c, size=n)
+        y[:c] = np.arange(c)                                  # every class occurs
+        g = random_graph(n, p=0.3, rng=rng)
+        if g.num_edges == 0:
+            continue
+        src, dst = g.edge_index
+        excess = 0.0
+        for k in range(c):
+            into = y[dst] == k
+            h_k = (y[src][into] == k).mean() if into.any() else 0.0
+            excess += max(0.0, h_k - np.mean(y == k))
+        assert class_homophily(g.edge_index, y, num_classes=c) == pytest.approx(excess / (c - 1))
+    # all edges inside classes gives exactly 1
+    ei = to_undirected(np.array([[0, 2, 4], [1, 3, 5]]), num_nodes=6)
+    assert class_homophily(ei, np.array([0, 0, 1, 1, 2, 2])) == pytest.approx(1.0)
+
+
+def test_glued_bipartite_graph_description():
+    """'{bip-side} nodes on each side ... degrees from {bip-deg-min} to {bip-deg-max}'."""
+    bip = heterophilous_graph(**BIPARTITE, rng=SEED)
+    assert np.bincount(bip.y).tolist() == [BIPARTITE["num_per_class"]] * 2   # equal sides of 6
+    src, dst = bip.edge_index
+    assert np.all(bip.y[src] != bip.y[dst])                                   # every edge crosses
+    np.testing.assert_array_equal(bip.x[:, 0], np.where(bip.y == 0, 1.0, -1.0))
+    degree = bip.degree()
+    assert (degree[degree > 0].min(), degree.max()) == (1, 5)
+
+
+def test_csbm_features_are_class_means_plus_unit_noise():
+    """'+mu q for one class and -mu q for the other, q a unit vector, plus unit noise'."""
+    g = contextual_sbm(**CSBM, rng=SEED)
+    m0, m1 = g.x[g.y == 0].mean(0), g.x[g.y == 1].mean(0)
+    assert np.linalg.norm(m0 + m1) < 0.15                          # opposite means
+    assert np.linalg.norm(m0) == pytest.approx(CSBM["mu"], abs=0.1)  # at distance mu
+    noise = np.vstack([g.x[g.y == 0] - m0, g.x[g.y == 1] - m1])
+    np.testing.assert_allclose(noise.std(axis=0), 1.0, atol=0.1)
+
+
+# ---------------------------------------------------------------- the page's code cells
+
+def _page_code_cells():
+    """(tags, code lines) of every code cell of the page."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "book" / "principles" / "04_smarter.md").read_text()
+    cells = []
+    for body in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
+        lines = body.splitlines()
+        tags = re.search(r"^:tags: \[(.*?)\]", body, flags=re.M)
+        cells.append((tags.group(1) if tags else "", [l for l in lines if not l.startswith(":")]))
+    return cells
+
+
+def test_page_glue_only_in_removed_cells_and_code_fits_88_columns():
+    cells = _page_code_cells()
+    assert cells
+    for tags, code in cells:
+        if any("glue(" in line for line in code):
+            assert "remove-cell" in tags, code[:3]
+        assert all(len(line) <= 88 for line in code), [l for l in code if len(l) > 88]
