@@ -6,6 +6,8 @@ with an independent oracle where there is one (networkx for isomorphism, cycles 
 the molecular formula for the degree of unsaturation).
 """
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from mplib.functional import dropout, global_pool, relu
 from mplib.generators import contextual_sbm
 from mplib.graph import to_networkx
 from mplib.homophily import edge_homophily
-from mplib.hops import spd_wl_test
+from mplib.hops import shortest_path_edges, spd_wl_test
 from mplib.molecules import ATOM_TYPES, BOND_TYPES, VALENCE, molecule_graph, parse_smiles, random_molecule
 from mplib.nn import gcn_conv, gcn_norm, linear, make_mlp, nn_conv, sage_conv
 from mplib.train import Adam, accuracy, fit, init_params, predict
@@ -29,6 +31,7 @@ HIDDEN, EPOCHS, LR = 16, 200, 0.05
 PPI = dict(num_nodes=400, num_classes=4, avg_degree=8.0, homophily=0.8, feature_dim=8, mu=0.8)
 LABELS_PER_CLASS, NUM_VAL, PATIENCE = 10, 100, 30
 
+PAGE = Path(__file__).resolve().parent.parent / "book" / "applications" / "02_life_sciences.md"
 DECALIN, BICYCLOPENTYL = "C1CCC2CCCCC2C1", "C1CCC(C1)C1CCCC1"
 ORDER = {"single": 1.0, "double": 2.0, "triple": 3.0, "aromatic": 1.5}
 
@@ -283,3 +286,87 @@ def test_ppi_exercise_low_homophily():
         assert abs(r["mlp"] - base["mlp"]) <= 0.05  # the perceptron does not use the edges
         assert r["gcn"] <= r["mlp"] + 0.02          # about the perceptron's level or below
     assert opposite["sage"] > opposite["gcn"]
+
+
+# --- numbers the prose states, now glued: re-derived here ------------------------------
+
+def test_usual_valences_and_benzene():
+    # "carbon four, nitrogen three, oxygen two"; "the six carbons of a benzene ring"
+    assert (VALENCE["C"], VALENCE["N"], VALENCE["O"]) == (4, 3, 2)
+    atoms, bonds = parse_smiles("c1ccccc1")
+    assert [a.upper() for a in atoms] == ["C"] * 6
+    assert [t for _, _, t in bonds] == ["aromatic"] * 6
+
+
+def test_saturated_pair_counts_of_the_prose():
+    # "ten carbons and eleven single bonds; exactly two carbons have three neighbours"
+    for smiles in (DECALIN, BICYCLOPENTYL):
+        atoms, bonds = parse_smiles(smiles)
+        assert [a.upper() for a in atoms] == ["C"] * 10
+        assert len(bonds) == 11 and all(t == "single" for _, _, t in bonds)
+        assert int((molecule_graph(smiles).degree() == 3).sum()) == 2
+
+
+def test_saturated_pair_distance_three_counts_from_shortest_path_edges():
+    # the page's route (mplib.hops) to "at least two atoms at distance 3, versus only one"
+    far = []
+    for smiles in (DECALIN, BICYCLOPENTYL):
+        g = molecule_graph(smiles)
+        pairs, dist = shortest_path_edges(g, max_distance=3)
+        counts = np.stack([np.bincount(pairs[1][dist == d], minlength=10) for d in (1, 2, 3)])
+        far.append(counts)
+    assert sorted(map(tuple, far[0][:2].T.tolist())) == sorted(map(tuple, far[1][:2].T.tolist()))
+    assert far[0][2].min() == 2 and far[1][2].min() == 1
+
+
+def test_exercise_1_atoms_within_distance_two():
+    for smiles, expected in (("C1CCCCC1", 4), ("C1CC1", 2)):
+        g = molecule_graph(smiles)
+        pairs, _ = shortest_path_edges(g, max_distance=2)
+        assert set(np.bincount(pairs[1], minlength=g.num_nodes).tolist()) == {expected}
+
+
+def test_chance_level_is_one_in_the_number_of_modules():
+    ppi = contextual_sbm(**PPI, rng=SEED)
+    assert len(np.unique(ppi.y)) == PPI["num_classes"] == 4
+    # balanced modules: a random guess is right a quarter of the time
+    assert np.bincount(ppi.y).min() == np.bincount(ppi.y).max() == PPI["num_nodes"] // 4
+
+
+def test_spd_wl_is_cited_to_zhang_and_distance_encodings_to_li():
+    text = PAGE.read_text()
+    sentence = text.split("colour refinement becomes SPD-WL", 1)[1][:60]
+    assert "{cite:p}`zhang2023rethinking`" in sentence
+    assert "distance encodings {cite:p}`li2020distance`" in text
+    bib = (PAGE.parents[2] / "references.bib").read_text()
+    assert "@inproceedings{zhang2023rethinking," in bib
+
+
+def test_prose_numbers_are_glued_not_typed():
+    text = PAGE.read_text()
+    for typed in ("ten carbons", "eleven single bonds", "chance is one in four",
+                  "distances up to three", "carbon four"):
+        assert typed not in text
+    for name in ("sat-atoms", "sat-bonds", "sat-branching", "sat-far-dec", "sat-far-bcp",
+                 "ppi-modules", "sat-spd-min", "within2-hexane", "within2-propane", "valence-C"):
+        assert f"{{glue:text}}`{name}" in text
+
+
+def code_cells(text):
+    """(metadata lines, source lines) of every code cell of a MyST page."""
+    cells = []
+    for block in text.split("```{code-cell} ipython3\n")[1:]:
+        lines = block.split("\n```", 1)[0].splitlines()
+        meta = [line for line in lines if line.startswith(":")]
+        cells.append((meta, lines[len(meta):]))
+    return cells
+
+
+def test_glue_calls_sit_in_removed_cells_and_lines_fit():
+    cells = code_cells(PAGE.read_text())
+    assert len(cells) > 10
+    for meta, source in cells:
+        if any(line.lstrip().startswith("glue(") for line in source):
+            assert ":tags: [remove-cell]" in meta, source[:3]
+        for line in source:
+            assert len(line) <= 88, line

@@ -274,3 +274,58 @@ def test_exercise_3_bp_is_exact_after_diameter_rounds_not_before(graph, rounds):
     before = ising_bp(graph, J, h, max_iter=rounds - 1, tol=0.0).magnetization
     assert np.abs(after - exact).max() < 1e-12
     assert np.abs(before - exact).max() > 1e-6
+
+
+# ---------------------------------------------------------------- numbers glued, not typed
+
+def test_enumeration_limit_of_the_page():
+    from mplib.belief_propagation import MAX_EXACT_NODES
+
+    assert MAX_EXACT_NODES == 20 and 2**MAX_EXACT_NODES == 1_048_576  # "about a million"
+    with pytest.raises(ValueError, match="limit is 20"):
+        ising_exact_marginals(path_graph(MAX_EXACT_NODES + 1), 1.0, 0.0)
+    text = PAGE.read_text()
+    assert "{glue:text}`exact_limit`" in text and "{glue:text}`exact_states:,`" in text
+
+
+def test_mean_field_converged_in_every_spin_glass_run():
+    converged = per_beta("spin glass", "mf_converged", np.sum)
+    assert converged.sum() == len(BETAS) * INSTANCES  # the page glues both numbers
+    assert "{glue:text}`glass_mf_converged`" in PAGE.read_text()
+
+
+def test_exercise_2_numbers_are_glued():
+    solution = PAGE.read_text().split("```{solution} ex-physics-2", 1)[1].split("```", 1)[0]
+    for name in ("ex2_exact1", "ex2_exact0", "ex2_echo1", "ex2_echo0"):
+        assert f"{{glue:text}}`{name}:.2f`" in solution
+    for typed in ("0.58", "0.76", "0.70", "0.92"):
+        assert typed not in solution
+
+
+# ---------------------------------------------------------------- the page's cells
+
+def code_cells(text):
+    """(metadata lines, source lines) of every code cell of a MyST page."""
+    cells = []
+    for block in text.split("```{code-cell} ipython3\n")[1:]:
+        lines = block.split("\n```", 1)[0].splitlines()
+        meta = [line for line in lines if line.startswith(":")]
+        cells.append((meta, lines[len(meta):]))
+    return cells
+
+
+def test_glue_calls_sit_in_removed_cells_and_lines_fit():
+    cells = code_cells(PAGE.read_text())
+    assert len(cells) > 10
+    for meta, source in cells:
+        if any(line.startswith("glue(") or line.lstrip().startswith("glue(") for line in source):
+            assert ":tags: [remove-cell]" in meta, source[:3]
+        for line in source:
+            assert len(line) <= 88, line
+
+
+def test_figure_text_is_at_least_8_points():
+    import re
+
+    sizes = [float(v) for v in re.findall(r"fontsize=(\d+(?:\.\d+)?)", PAGE.read_text())]
+    assert sizes and min(sizes) >= 8

@@ -9,7 +9,7 @@ import pytest
 
 from mplib.diagnostics import dirichlet_energy, effective_resistance
 from mplib.generators import (barbell_graph, cycle_graph, grid_graph, path_graph, random_graph,
-                              star_graph)
+                              star_graph, wl_pairs)
 from mplib.graph import Graph, add_self_loops, to_undirected
 from mplib.homophily import edge_homophily, node_homophily
 from mplib.hops import shortest_path_edges, spd_wl_test
@@ -17,6 +17,8 @@ from mplib.layers import gat_conv, gcn_conv
 from mplib.message_passing import adjacency_matrix, propagate
 from mplib.scatter import scatter, segment_softmax
 from mplib.wl import wl_history, wl_test
+
+from helpers import assert_invariant
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "book" / "practice").glob("0*.md"))
@@ -173,3 +175,101 @@ def test_beyond_c8_against_two_c4_needs_distance_two():
     c8, two_c4 = cycle_graph(8), _union(cycle_graph(4), cycle_graph(4))
     verdict = {k: spd_wl_test(c8, two_c4, max_distance=k).distinguished for k in (1, 2, 3)}
     assert verdict == {1: False, 2: True, 3: True}
+
+
+# -- warm-up 1 of the aggregators page: which functions of the messages are invariant ------------
+
+
+def _per_receiver(fn):
+    """Apply ``fn`` to the messages of each receiver, in the order they are stored."""
+    def aggregate(messages, index, num_segments):
+        return np.array([fn(messages[index == v]) if np.any(index == v) else 0.0
+                         for v in range(num_segments)])
+    return aggregate
+
+
+def test_aggregators_warm_up_median_range_distinct_are_invariant_first_stored_is_not():
+    rng = np.random.default_rng(5)
+    messages = rng.integers(0, 4, size=30).astype(float)  # repeats, so "distinct" is not trivial
+    index = rng.integers(0, 5, size=30)
+    for fn in (np.median, np.ptp, lambda m: len(np.unique(m))):  # (a), (b), (d)
+        assert_invariant(_per_receiver(fn), messages, index, 5, rng, trials=20)
+    first = _per_receiver(lambda m: m[0])  # (c): the message on the edge stored first
+    with pytest.raises(AssertionError, match="reordered"):
+        assert_invariant(first, messages, index, 5, rng, trials=20)
+    # (d) keeps almost nothing: two different multisets, the same number of distinct values
+    distinct = _per_receiver(lambda m: len(np.unique(m)))
+    assert distinct(np.array([0.0, 1.0, 9.0, 9.0]), np.array([0, 0, 1, 1]), 2).tolist() == [2, 1]
+
+
+# -- key takeaways of the pages ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_page_has_short_key_takeaways_before_the_warm_ups(page):
+    text = page.read_text()
+    assert text.count("## Key takeaways") == 1
+    section = text.split("## Key takeaways", 1)[1].split("\n## ", 1)[0]
+    bullets = [line for line in section.splitlines() if line.startswith("- ")]
+    assert 2 <= len(bullets) <= 4
+    assert text.index("## Key takeaways") < text.index("## Warm-up problems")
+
+
+def test_index_title_is_not_the_part_caption():
+    text = (ROOT / "book" / "practice" / "index.md").read_text()
+    assert text.splitlines()[1] == "# About the assignments"
+
+
+def test_spd_wl_is_cited_to_zhang_and_distance_encodings_to_li():
+    text = (ROOT / "book" / "practice" / "06_beyond_one_hop.md").read_text()
+    assert "distance encodings {cite:p}`li2020distance`" in text
+    assert "SPD-WL\n{cite:p}`zhang2023rethinking`" in text
+    assert "@inproceedings{zhang2023rethinking," in (ROOT / "references.bib").read_text()
+
+
+def test_takeaway_mixing_on_a_bipartite_graph_scales_by_one_minus_two_alpha():
+    g = cycle_graph(6)  # bipartite: even positions on one side, odd on the other
+    h = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])[:, None]
+    for alpha in (0.1, 0.5, 0.75):
+        mixed = (1 - alpha) * h + alpha * propagate(h, g.edge_index, aggregate="mean")
+        np.testing.assert_allclose(mixed, (1 - 2 * alpha) * h)
+
+
+def test_takeaway_averaging_drives_the_dirichlet_energy_to_zero_on_a_connected_graph():
+    g = barbell_graph(4, 1)
+    x = np.random.default_rng(6).normal(size=(g.num_nodes, 2))
+    start = dirichlet_energy(x, g.edge_index)
+    for _ in range(300):
+        x = 0.5 * x + 0.5 * propagate(x, g.edge_index, aggregate="mean")
+    assert dirichlet_energy(x, g.edge_index) < 1e-6 * start
+
+
+def test_takeaway_bridge_resistance_is_the_largest_an_edge_can_have():
+    g = barbell_graph(4, 0)
+    r = effective_resistance(g)
+    src, dst = g.edge_index
+    assert np.isclose(r[src, dst].max(), 1.0) and np.all(r[src, dst] <= 1.0 + 1e-12)
+
+
+def test_takeaway_wl_pairs_are_confused_and_spd_wl_separates_only_the_cycles():
+    (c6, two_c3), (k33, prism) = wl_pairs()["C6 vs 2xC3"], wl_pairs()["K3,3 vs prism"]
+    assert not wl_test(c6, two_c3).distinguished and not wl_test(k33, prism).distinguished
+    assert not spd_wl_test(c6, two_c3, max_distance=1).distinguished
+    assert spd_wl_test(c6, two_c3, max_distance=2).distinguished
+    for k in (1, 2, 3, None):  # "at any K"
+        assert not spd_wl_test(k33, prism, max_distance=k).distinguished
+
+
+def test_gcn_messages_use_one_self_loop_and_symmetric_degrees():
+    # takeaway of page 2: a sum over neighbours and exactly one self-loop, scaled 1/sqrt(d_u d_v)
+    ei = np.array([[0, 1, 1, 2, 1], [1, 0, 2, 1, 1]])  # the path 0-1-2 with a self-loop on 1
+    s = gcn_conv(np.eye(3), ei, np.eye(3))
+    r = 6 ** -0.5
+    np.testing.assert_allclose(s, [[1 / 2, r, 0], [r, 1 / 3, r], [0, r, 1 / 2]])
+
+
+@pytest.mark.parametrize("page", PAGES + [ROOT / "book" / "intro.md"], ids=lambda p: p.stem)
+def test_code_lines_fit_in_88_characters(page):
+    for block in page.read_text().split("```{code-cell} ipython3")[1:]:
+        for line in block.split("\n```", 1)[0].splitlines():
+            assert line.startswith(":") or len(line) <= 88, line

@@ -7,6 +7,9 @@ message passing; a direction-blind network cannot see orientation), the test als
 random inputs.
 """
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.ndimage import correlate
@@ -18,6 +21,8 @@ from mplib.message_passing import propagate
 from mplib.vision import digit_image, image_to_graph, knn_graph, outline_points
 from mplib.wl import wl_test
 
+PAGE = Path(__file__).resolve().parent.parent / "book" / "applications" / "03_vision.md"
+
 # Mirrors the parameter cell of the page.
 SEED = 0
 DIGIT = dict(digit=2, height=11, width=7, thickness=2, pad=2)
@@ -28,6 +33,7 @@ SHIFT = (2, 3)
 NUM_POINTS, K = 48, 6
 HIDDEN = 16
 TRANSLATION = np.array([3.0, -2.0])
+TURN = np.pi / 6
 NUM_TRAIN, NUM_TEST, NOISE, RIDGE = 200, 200, 0.03, 1.0
 NUM_SHUFFLES = 20
 
@@ -309,3 +315,94 @@ def test_exercise_1_plus_kernel_and_mean_breaks_it_at_the_border():
     y_mean = propagate(g4.x, g4.edge_index, aggregate="mean", update=lambda x, m: x + m)[:, 0].reshape(image.shape)
     gap = np.abs(y_mean - correlate2d(image, quarter, mode="same"))
     assert gap[1:-1, 1:-1].max() < 1e-12 and gap[0].min() > 0 and gap[:, 0].min() > 0
+
+
+# ---- rotations and reflections of a point cloud ------------------------------------------
+
+def rotation(angle):
+    return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+
+
+def test_edge_conv_features_are_not_rotation_invariant():
+    _, local, _ = page_mlps()
+    square = outline_points("square", NUM_POINTS, rng=SEED + 1)
+    ei = knn_graph(square, K)
+    turned = square @ rotation(TURN).T
+    np.testing.assert_array_equal(knn_graph(turned, K), ei)  # page: "same graph: yes"
+    change = np.abs(edge_conv(turned, ei, local) - edge_conv(square, ei, local)).max()
+    assert change > 0.1  # page: 0.50; the offsets turned, so the features moved
+
+
+def test_exercise_2_rotations_and_reflections_keep_the_knn_graph_not_the_features():
+    _, local, _ = page_mlps()
+    rng = np.random.default_rng(4)
+    mirror = np.array([[1.0, 0.0], [0.0, -1.0]])
+    for shape in ("circle", "square"):
+        pts = outline_points(shape, NUM_POINTS, rng=rng, noise=NOISE)
+        ei = knn_graph(pts, K)
+        pairs = set(map(tuple, ei.T.tolist()))
+        base = edge_conv(pts, ei, local)
+        for transform in [rotation(a) for a in rng.uniform(0.2, 2 * np.pi - 0.2, 3)] + [mirror]:
+            moved = pts @ transform.T
+            moved_ei = knn_graph(moved, K)
+            assert set(map(tuple, moved_ei.T.tolist())) == pairs  # distances are unchanged
+            assert np.abs(edge_conv(moved, moved_ei, local) - base).max() > 1e-3
+        # but the lengths |x_j - x_i| alone are invariant: the fix the solution names
+        src, dst = ei
+        lengths = np.linalg.norm(pts[src] - pts[dst], axis=1)
+        turned = pts @ rotation(1.0).T
+        np.testing.assert_allclose(np.linalg.norm(turned[src] - turned[dst], axis=1), lengths)
+
+
+def test_exercise_1_mean_taps_are_a_quarter_a_third_and_a_half():
+    g4 = image_to_graph(np.zeros((6, 7)), 4)
+    degree = np.bincount(g4.edge_index[1], minlength=42).reshape(6, 7)
+    assert degree[1:-1, 1:-1].min() == degree[1:-1, 1:-1].max() == 4  # inside: 1/4
+    assert set(degree[0, 1:-1].tolist()) == set(degree[1:-1, 0].tolist()) == {3}  # an edge: 1/3
+    assert {degree[0, 0], degree[0, -1], degree[-1, 0], degree[-1, -1]} == {2}  # a corner: 1/2
+
+
+# ---- the page itself ----------------------------------------------------------------------
+
+def code_cells(text):
+    """(metadata lines, source lines) of every code cell of a MyST page."""
+    cells = []
+    for block in text.split("```{code-cell} ipython3\n")[1:]:
+        lines = block.split("\n```", 1)[0].splitlines()
+        meta = [line for line in lines if line.startswith(":")]
+        cells.append((meta, lines[len(meta):]))
+    return cells
+
+
+def test_page_parameters_match_the_tests():
+    cells = code_cells(PAGE.read_text())
+    params = next(source for _, source in cells if source and source[0].startswith("SEED = 0"))
+    found = {}
+    exec("\n".join(params), {"np": np}, found)
+    for name, value in found.items():
+        np.testing.assert_array_equal(value, globals()[name], err_msg=name)
+
+
+def test_glue_calls_sit_in_removed_cells_and_lines_fit():
+    cells = code_cells(PAGE.read_text())
+    assert len(cells) > 10
+    for meta, source in cells:
+        if any(line.lstrip().startswith("glue(") for line in source):
+            assert ":tags: [remove-cell]" in meta, source[:3]
+        for line in source:
+            assert len(line) <= 88, line
+
+
+def test_figure_text_is_at_least_8_points():
+    sizes = [float(v) for v in re.findall(r"fontsize=(\d+(?:\.\d+)?)", PAGE.read_text())]
+    assert sizes and min(sizes) >= 8
+
+
+def test_rotation_claim_is_computed_and_cross_references_exist():
+    text = PAGE.read_text()
+    assert "not rotation invariant" in text
+    for name in ("turn-degrees", "knn-same-turned", "turn-local"):
+        assert f"{{glue:text}}`{name}" in text
+    assert "learning chapters" not in text
+    for target in re.findall(r"\{doc\}`(?:[^<`]*<)?([^>`]+)>?`", text):
+        assert (PAGE.parent / f"{target}.md").exists(), target
