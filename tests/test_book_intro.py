@@ -24,15 +24,6 @@ def markdown(text):
     return first + "".join(cell.split("\n```", 1)[-1] for cell in cells)
 
 
-def code_cells(text):
-    """Source lines of the page's code cells, without their metadata lines."""
-    cells = []
-    for block in text.split("```{code-cell} ipython3")[1:]:
-        body = block.split("\n```", 1)[0]
-        cells.append([line for line in body.splitlines() if not line.startswith(":")])
-    return cells
-
-
 # -- "A first round" -------------------------------------------------------------------------
 
 
@@ -115,9 +106,3 @@ def test_page_glues_its_numbers_instead_of_typing_them():
     prose = markdown(text.split("## A first round", 1)[1].split("## What the book covers", 1)[0])
     for typed in ("34", "78", "holds 5"):
         assert typed not in prose
-
-
-def test_code_lines_fit_in_88_characters():
-    for cell in code_cells(PAGE.read_text()):
-        for line in cell:
-            assert len(line) <= 88, line

@@ -15,7 +15,6 @@ import pytest
 from mplib.data import batch_graphs, split_per_class
 from mplib.functional import dropout, global_pool, relu
 from mplib.generators import contextual_sbm
-from mplib.graph import to_networkx
 from mplib.homophily import edge_homophily
 from mplib.hops import shortest_path_edges, spd_wl_test
 from mplib.molecules import ATOM_TYPES, BOND_TYPES, VALENCE, molecule_graph, parse_smiles, random_molecule
@@ -350,23 +349,3 @@ def test_prose_numbers_are_glued_not_typed():
     for name in ("sat-atoms", "sat-bonds", "sat-branching", "sat-far-dec", "sat-far-bcp",
                  "ppi-modules", "sat-spd-min", "within2-hexane", "within2-propane", "valence-C"):
         assert f"{{glue:text}}`{name}" in text
-
-
-def code_cells(text):
-    """(metadata lines, source lines) of every code cell of a MyST page."""
-    cells = []
-    for block in text.split("```{code-cell} ipython3\n")[1:]:
-        lines = block.split("\n```", 1)[0].splitlines()
-        meta = [line for line in lines if line.startswith(":")]
-        cells.append((meta, lines[len(meta):]))
-    return cells
-
-
-def test_glue_calls_sit_in_removed_cells_and_lines_fit():
-    cells = code_cells(PAGE.read_text())
-    assert len(cells) > 10
-    for meta, source in cells:
-        if any(line.lstrip().startswith("glue(") for line in source):
-            assert ":tags: [remove-cell]" in meta, source[:3]
-        for line in source:
-            assert len(line) <= 88, line

@@ -351,27 +351,3 @@ def test_page_bridge_meets_the_conditions():
     for i, j in zip(src[attach], dst[attach]):
         assert min(G.degree(int(i)), G.degree(int(j))) >= 2
         assert _shortest_cycle_through(G, int(i), int(j)) == np.inf
-
-
-# ---------------------------------------------------------------- the page's code cells
-
-def _page_code_cells():
-    """(tags, code lines) of every code cell of the page."""
-    import re
-    from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "book" / "principles" / "03_pathologies.md").read_text()
-    cells = []
-    for body in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
-        lines = body.splitlines()
-        tags = re.search(r"^:tags: \[(.*?)\]", body, flags=re.M)
-        cells.append((tags.group(1) if tags else "", [l for l in lines if not l.startswith(":")]))
-    return cells
-
-
-def test_page_glue_only_in_removed_cells_and_code_fits_88_columns():
-    cells = _page_code_cells()
-    assert cells
-    for tags, code in cells:
-        if any("glue(" in line for line in code):
-            assert "remove-cell" in tags, code[:3]
-        assert all(len(line) <= 88 for line in code), [l for l in code if len(l) > 88]

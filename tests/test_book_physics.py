@@ -304,25 +304,6 @@ def test_exercise_2_numbers_are_glued():
 
 # ---------------------------------------------------------------- the page's cells
 
-def code_cells(text):
-    """(metadata lines, source lines) of every code cell of a MyST page."""
-    cells = []
-    for block in text.split("```{code-cell} ipython3\n")[1:]:
-        lines = block.split("\n```", 1)[0].splitlines()
-        meta = [line for line in lines if line.startswith(":")]
-        cells.append((meta, lines[len(meta):]))
-    return cells
-
-
-def test_glue_calls_sit_in_removed_cells_and_lines_fit():
-    cells = code_cells(PAGE.read_text())
-    assert len(cells) > 10
-    for meta, source in cells:
-        if any(line.startswith("glue(") or line.lstrip().startswith("glue(") for line in source):
-            assert ":tags: [remove-cell]" in meta, source[:3]
-        for line in source:
-            assert len(line) <= 88, line
-
 
 def test_figure_text_is_at_least_8_points():
     import re

@@ -266,10 +266,3 @@ def test_gcn_messages_use_one_self_loop_and_symmetric_degrees():
     s = gcn_conv(np.eye(3), ei, np.eye(3))
     r = 6 ** -0.5
     np.testing.assert_allclose(s, [[1 / 2, r, 0], [r, 1 / 3, r], [0, r, 1 / 2]])
-
-
-@pytest.mark.parametrize("page", PAGES + [ROOT / "book" / "intro.md"], ids=lambda p: p.stem)
-def test_code_lines_fit_in_88_characters(page):
-    for block in page.read_text().split("```{code-cell} ipython3")[1:]:
-        for line in block.split("\n```", 1)[0].splitlines():
-            assert line.startswith(":") or len(line) <= 88, line

@@ -506,27 +506,3 @@ def test_csbm_features_are_class_means_plus_unit_noise():
     assert np.linalg.norm(m0) == pytest.approx(CSBM["mu"], abs=0.1)  # at distance mu
     noise = np.vstack([g.x[g.y == 0] - m0, g.x[g.y == 1] - m1])
     np.testing.assert_allclose(noise.std(axis=0), 1.0, atol=0.1)
-
-
-# ---------------------------------------------------------------- the page's code cells
-
-def _page_code_cells():
-    """(tags, code lines) of every code cell of the page."""
-    import re
-    from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "book" / "principles" / "04_smarter.md").read_text()
-    cells = []
-    for body in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
-        lines = body.splitlines()
-        tags = re.search(r"^:tags: \[(.*?)\]", body, flags=re.M)
-        cells.append((tags.group(1) if tags else "", [l for l in lines if not l.startswith(":")]))
-    return cells
-
-
-def test_page_glue_only_in_removed_cells_and_code_fits_88_columns():
-    cells = _page_code_cells()
-    assert cells
-    for tags, code in cells:
-        if any("glue(" in line for line in code):
-            assert "remove-cell" in tags, code[:3]
-        assert all(len(line) <= 88 for line in code), [l for l in code if len(l) > 88]

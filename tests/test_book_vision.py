@@ -383,15 +383,6 @@ def test_page_parameters_match_the_tests():
         np.testing.assert_array_equal(value, globals()[name], err_msg=name)
 
 
-def test_glue_calls_sit_in_removed_cells_and_lines_fit():
-    cells = code_cells(PAGE.read_text())
-    assert len(cells) > 10
-    for meta, source in cells:
-        if any(line.lstrip().startswith("glue(") for line in source):
-            assert ":tags: [remove-cell]" in meta, source[:3]
-        for line in source:
-            assert len(line) <= 88, line
-
 
 def test_figure_text_is_at_least_8_points():
     sizes = [float(v) for v in re.findall(r"fontsize=(\d+(?:\.\d+)?)", PAGE.read_text())]
