@@ -1,0 +1,691 @@
+"""The verification sandbox's child program, and the wire format it shares with the grader.
+
+The grader (:mod:`course.sandbox`) starts this file's source as
+``python -I -B -c <source> <request fd> <reply fd> <config json>`` in an empty
+temporary directory. Before any student code runs, the child
+
+1. limits itself (``resource.setrlimit``: CPU seconds, address space, file size,
+   open files, no core dumps);
+2. confines itself with Landlock when the kernel offers it: it may read the
+   Python standard library, the installed third-party packages (not ``mplib``,
+   not the course) and system libraries, read and write its own directory, and
+   nothing else; no TCP, no signals to processes outside the sandbox;
+3. gives up root (becomes ``nobody``) and forbids new processes and threads
+   (``RLIMIT_NPROC = 0``); an audit hook refuses ``subprocess``, ``os.system``,
+   ``fork`` and ``exec`` with a clear error;
+4. replaces ``mplib`` by a stub whose functions run in the grader (where the
+   grader's tripwire sees them);
+
+then it waits for requests. Every message is a frame: a JSON header plus raw
+``.npy`` blobs. Values cross as plain data only: ``None``, bools, ints, floats,
+strings, tuples, lists, dicts, numpy arrays and scalars (``np.save`` format,
+never pickles), and *handles* naming a function on the other side. Anything else
+crosses as an opaque type name. The grader rebuilds values from this data
+alone, so no object of the student's ever reaches the grader's process.
+
+This module imports only the standard library and numpy: the child cannot
+import :mod:`course` (and must not need to).
+"""
+
+import builtins
+import io
+import json
+import os
+import re
+import struct
+import sys
+
+import numpy as np
+
+MAX_FRAME = 32 << 20  # bytes of one message (header and blobs), either direction
+MAX_ITEMS = 200_000  # values in one message
+MAX_DEPTH = 32
+
+
+class ProtocolError(Exception):
+    """A malformed or oversized message."""
+
+
+# -- framing ---------------------------------------------------------------------------------
+
+
+class Channel:
+    """Frames over two pipe file descriptors; ``deadline`` (``time.monotonic``) only on the grader side."""
+
+    def __init__(self, fd_in, fd_out, nonblocking=False):
+        self.fd_in, self.fd_out = fd_in, fd_out
+        if nonblocking:
+            os.set_blocking(fd_in, False)
+            os.set_blocking(fd_out, False)
+        self.nonblocking = nonblocking
+
+    def send(self, header, blobs=(), deadline=None):
+        header = dict(header, sizes=[len(b) for b in blobs])
+        body = json.dumps(header, separators=(",", ":")).encode()
+        if len(body) + sum(header["sizes"]) > MAX_FRAME:
+            raise ProtocolError(f"message of {len(body) + sum(header['sizes'])} bytes is over the "
+                                f"{MAX_FRAME >> 20} MB limit")
+        self._write(struct.pack(">I", len(body)) + body, deadline)
+        for blob in blobs:
+            self._write(blob, deadline)
+
+    def recv(self, deadline=None):
+        (size,) = struct.unpack(">I", self._read(4, deadline))
+        if size > MAX_FRAME:
+            raise ProtocolError(f"header of {size} bytes is over the limit")
+        try:
+            header = json.loads(self._read(size, deadline))
+            sizes = [int(s) for s in header.pop("sizes")]
+        except (ValueError, TypeError, KeyError, RecursionError, AttributeError) as err:
+            raise ProtocolError(f"unreadable header ({type(err).__name__})") from None
+        if not isinstance(header, dict) or any(s < 0 for s in sizes) or sum(sizes) + size > MAX_FRAME:
+            raise ProtocolError("bad blob sizes")
+        return header, [self._read(s, deadline) for s in sizes]
+
+    def _wait(self, fd, write, deadline):
+        import select
+        import time
+        if deadline is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        ready = select.select([], [fd], [], left) if write else select.select([fd], [], [], left)
+        if not any(ready):
+            raise TimeoutError("deadline passed")
+
+    def _write(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            if self.nonblocking:
+                self._wait(self.fd_out, True, deadline)
+            try:
+                n = os.write(self.fd_out, view)
+            except BlockingIOError:
+                continue
+            view = view[n:]
+
+    def _read(self, n, deadline):
+        chunks, left = [], n
+        while left:
+            if self.nonblocking:
+                self._wait(self.fd_in, False, deadline)
+            try:
+                chunk = os.read(self.fd_in, min(left, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise EOFError("the other side closed the channel")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+class Opaque:
+    """Stands for an object that cannot cross the sandbox; its class is named after the original type."""
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object>"
+
+
+_CLASSES = {}
+_NAME = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def rebuilt_class(base, name):
+    """A plain subclass of ``base`` named ``name`` (cached): the shape of a student's subclass, none of its code."""
+    name = _NAME.sub("_", str(name))[:60] or "object"
+    key = (base, name)
+    if key not in _CLASSES:
+        _CLASSES[key] = type(name.rsplit(".", 1)[-1] or "object", (base,), {"__module__": "sandbox"})
+    return _CLASSES[key]
+
+
+def type_name(value):
+    cls = type.__getattribute__(type(value), "__name__")
+    return cls if isinstance(cls, str) else "object"
+
+
+def _npy(array):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+_SIMPLE = {bool: "bool", int: "int", float: "float", str: "str", complex: "complex"}
+
+
+def encode(value, blobs, register=None):
+    """``value`` as a JSON tree, arrays appended to ``blobs``; callables become handles via ``register``."""
+    count = [0]
+
+    def enc(v, depth):
+        count[0] += 1
+        if count[0] > MAX_ITEMS or depth > MAX_DEPTH:
+            raise ProtocolError("value too large or too deeply nested")
+        t = type(v)
+        if v is None:
+            return {"t": "none"}
+        if t is bool:
+            return {"t": "bool", "v": v}
+        if t is int:
+            return {"t": "int", "v": int.__repr__(v)}
+        if t is float:
+            return {"t": "float", "v": float.hex(v)}
+        if t is str:
+            return {"t": "str", "v": v}
+        if t is complex:
+            return {"t": "complex", "v": [float.hex(v.real), float.hex(v.imag)]}
+        if t is tuple or t is list:
+            return {"t": t.__name__, "v": [enc(x, depth + 1) for x in v]}
+        if t is dict:
+            return {"t": "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in dict.items(v)]}
+        if t is np.ndarray or isinstance(v, np.ndarray):
+            plain = v if t is np.ndarray else np.ndarray.view(v, np.ndarray)
+            if plain.dtype.hasobject:
+                return {"t": "opaque", "type": "ndarray of Python objects"}
+            blobs.append(_npy(plain))
+            tree = {"t": "nd", "b": len(blobs) - 1}
+            if t is not np.ndarray:
+                tree["sub"] = type_name(v)
+            return tree
+        if isinstance(v, np.generic) and t.__module__ == "numpy" and not isinstance(v, np.object_):
+            blobs.append(_npy(np.asarray(v)))
+            return {"t": "np", "b": len(blobs) - 1}
+        for base, kind in _SIMPLE.items():  # subclasses of the plain kinds: their value and class name
+            if base is not bool and isinstance(v, base):
+                tree = enc(base.__new__(base, v) if base is not complex else complex(v.real, v.imag), depth)
+                return dict(tree, sub=type_name(v))
+        for base in (tuple, list):
+            if isinstance(v, base):
+                return {"t": base.__name__, "v": [enc(x, depth + 1) for x in base.__iter__(v)],
+                        "sub": type_name(v)}
+        if isinstance(v, dict):
+            return {"t": "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in dict.items(v)],
+                    "sub": type_name(v)}
+        if register is not None and callable(v):
+            name = getattr(v, "__name__", "function")
+            return {"t": "fn", "id": register(v), "name": name if isinstance(name, str) else "function"}
+        return {"t": "opaque", "type": type_name(v)}
+
+    return enc(value, 0)
+
+
+def decode(tree, blobs, proxy=None, seen=None):
+    """Rebuild a value from :func:`encode`'s tree: plain types and :func:`rebuilt_class` subclasses only.
+
+    ``proxy(handle_id, name)`` turns a handle into a callable (else it becomes an
+    :class:`Opaque`). ``seen`` (a list) collects the type names of subclasses and opaque values.
+    """
+    count = [0]
+    seen = [] if seen is None else seen
+
+    def dec(node, depth):
+        count[0] += 1
+        if count[0] > MAX_ITEMS or depth > MAX_DEPTH or not isinstance(node, dict):
+            raise ProtocolError("bad value tree")
+        t, v = node.get("t"), node.get("v")
+        if t == "none":
+            value = None
+        elif t == "bool":
+            value = v is True
+        elif t == "int":
+            value = int(str(v))
+        elif t == "float":
+            value = float.fromhex(str(v))
+        elif t == "str":
+            value = str(v)
+        elif t == "complex":
+            value = complex(float.fromhex(str(v[0])), float.fromhex(str(v[1])))
+        elif t in ("tuple", "list"):
+            value = [dec(x, depth + 1) for x in v]
+            value = tuple(value) if t == "tuple" else value
+        elif t == "dict":
+            value = {}
+            for pair in v:
+                key = dec(pair[0], depth + 1)
+                value[key if isinstance(key, (str, int, float, bool, tuple)) or key is None else repr(key)] = \
+                    dec(pair[1], depth + 1)
+        elif t in ("nd", "np"):
+            array = np.lib.format.read_array(io.BytesIO(blobs[int(node["b"])]), allow_pickle=False)
+            value = array if t == "nd" else array[()]
+        elif t == "fn":
+            name = str(node.get("name", "function"))[:80]
+            value = proxy(int(node["id"]), name) if proxy else rebuilt_class(Opaque, "function")()
+        elif t == "opaque":
+            seen.append(str(node.get("type", "object"))[:60])
+            value = rebuilt_class(Opaque, node.get("type", "object"))()
+        else:
+            raise ProtocolError(f"unknown value kind {t!r}")
+        sub = node.get("sub")
+        if sub is not None and t not in ("none", "bool", "fn", "opaque"):
+            seen.append(str(sub)[:60])
+            base = {"nd": np.ndarray, "tuple": tuple, "list": list, "dict": dict, "int": int, "float": float,
+                    "str": str, "complex": complex}.get(t)
+            if base is np.ndarray:
+                value = value.view(rebuilt_class(np.ndarray, sub))
+            elif base is not None:
+                value = rebuilt_class(base, sub)(value)
+        return value
+
+    try:
+        return dec(tree, 0)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, AttributeError) as err:
+        raise ProtocolError(f"bad value ({type(err).__name__}: {str(err)[:100]})") from None
+
+
+def short(err, limit=300):
+    """``str(err)`` on one line, cut to ``limit`` characters (never raises)."""
+    try:
+        text = " ".join(str(err).split())
+    except BaseException:  # a student's exception whose __str__ fails
+        text = "<unprintable>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- the child -----------------------------------------------------------------------------------
+
+# Landlock (linux/landlock.h): file-system rights, rule type, syscalls
+_FS_EXECUTE, _FS_WRITE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
+_FS_REMOVE_DIR, _FS_REMOVE_FILE, _FS_MAKE_DIR, _FS_MAKE_REG, _FS_MAKE_SYM = 16, 32, 128, 256, 4096
+_FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE | _FS_READ_FILE | _FS_TRUNCATE | (1 << 15)
+_READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+_OWN_DIR = (_FS_READ_FILE | _FS_READ_DIR | _FS_WRITE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_DIR
+            | _FS_MAKE_REG | _FS_MAKE_SYM | _FS_REFER | _FS_TRUNCATE)
+_BLOCKED_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+                   "subprocess.Popen", "pty.spawn", "socket.connect", "socket.bind")
+
+
+_BLOCKED_SYMBOLS = {"fork", "vfork", "clone", "clone3", "execve", "execv", "execvp", "execl", "execlp",
+                    "posix_spawn", "posix_spawnp", "system", "popen", "syscall", "setsid", "unshare", "ptrace",
+                    "prctl", "setrlimit", "prlimit", "prlimit64", "mount"}
+NOBODY = 65534
+
+
+def drops_to_nobody():
+    """True if the child, started as root, becomes ``nobody``: the Python installation must be readable by others."""
+    import sysconfig
+    for folder in {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"]}:
+        path = os.path.realpath(folder)
+        parts = [path] + [os.path.dirname(path)]
+        while parts[-1] != os.path.dirname(parts[-1]):
+            parts.append(os.path.dirname(parts[-1]))
+        if any(not os.stat(p).st_mode & 0o001 for p in parts):  # others may not traverse
+            return False
+    return True
+
+
+def _drop_capabilities():
+    """Clear every capability of this process (uid stays 0), including the bounding and ambient sets."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
+    for cap in range(64):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (fails harmlessly past the last capability)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    data = (Data * 2)()
+    libc.capset(ctypes.byref(Header(0x20080522, 0)), data)
+
+
+def _landlock(rules):
+    """Confine this process to ``rules`` (``[(path, rights)]``); return a description of what was applied."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    L = ctypes.c_long
+    abi = libc.syscall(L(444), None, L(0), L(1))
+    if abi < 1:
+        return f"none (Landlock unavailable: {os.strerror(ctypes.get_errno())})"
+    fs_all = (1 << 13) - 1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0) \
+        | ((1 << 15) if abi >= 5 else 0)
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+    attr = RulesetAttr(fs_all, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)  # deny TCP; scope signals, sockets
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(L(444), ctypes.byref(attr), L(size), L(0))
+    if ruleset < 0:
+        return f"none (landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())})"
+    for path, rights in rules:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            import stat
+            is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+            beneath = PathBeneath((rights if is_dir else rights & _FILE_RIGHTS) & fs_all, fd)
+            libc.syscall(L(445), L(ruleset), L(1), ctypes.byref(beneath), L(0))
+        finally:
+            os.close(fd)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        return "none (prctl failed)"
+    if libc.syscall(L(446), L(ruleset), L(0)) != 0:
+        return f"none (landlock_restrict_self failed: {os.strerror(ctypes.get_errno())})"
+    os.close(ruleset)
+    return f"landlock abi {abi}"
+
+
+def _read_rules(sandbox, deny):
+    """What the child may read: stdlib, third-party packages except ``deny``, system libraries."""
+    import sysconfig
+
+    def within(path, folder):
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    def denied(path, folder):  # the course's own packages, or a link from site-packages into the course
+        real = os.path.realpath(path)
+        return (os.path.basename(path).lower().startswith(("mplib", "course", "__editable__")) or
+                not within(real, os.path.realpath(folder)) and any(within(real, d) for d in deny))
+
+    rules = [(sandbox, _OWN_DIR), ("/dev/null", _FS_READ_FILE | _FS_WRITE)]
+    rules += [(p, _FS_READ_FILE) for p in ("/dev/urandom", "/etc/ld.so.cache", "/proc/cpuinfo")]
+    rules += [(p, _READ) for p in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo",
+                                   "/sys/devices/system/cpu")]
+    stdlib = sysconfig.get_paths()["stdlib"]
+    dirs = [stdlib] + [p for p in sys.path if "site-packages" in p or "dist-packages" in p]
+    for folder in dict.fromkeys(dirs):
+        if not os.path.isdir(folder):
+            continue
+        rules.append((folder, _FS_READ_DIR))
+        for entry in os.listdir(folder):
+            path = os.path.join(folder, entry)
+            if entry != "site-packages" and not denied(path, folder):
+                rules.append((path, _READ))
+    rules += [(p, _READ) for p in sys.path if p.endswith(".zip") and os.path.exists(p)]
+    return rules
+
+
+class Runner:
+    """The child's state: the student's namespace, handles, the mplib stub, what looked like tampering."""
+
+    def __init__(self, channel, config):
+        self.chan = channel
+        self.config = config
+        self.ns = {"__name__": "__main__", "__builtins__": builtins}
+        self.handles = {}
+        self.next_handle = 1
+        self.blocked = []
+        self.isolation = "none"
+        self._baseline = {}
+
+    # -- confinement --------------------------------------------------------------------------
+
+    def confine(self):
+        import resource
+        limits = self.config
+        mem = int(limits.get("memory_mb", 1024)) << 20
+        cpu = int(limits.get("cpu_seconds", 60))
+        fsize = int(limits.get("file_mb", 16)) << 20
+        for res, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, fsize),
+                           (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CPU, cpu)):
+            hard = value + 2 if res == resource.RLIMIT_CPU else value
+            resource.setrlimit(res, (value, hard))
+        rules = _read_rules(os.getcwd(), limits.get("deny", []))
+        self._allowed = tuple(os.path.realpath(p) + (os.sep if os.path.isdir(p) else "")
+                              for p, rights in rules if rights & _FS_READ_FILE)
+        self.isolation = _landlock(rules)
+        if os.geteuid() == 0:  # give up root: no raising the limits again, no capabilities
+            if drops_to_nobody():
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            else:  # the Python installation is private to root (e.g. under /root): stay uid 0, drop every capability
+                _drop_capabilities()
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no new processes or threads (not enforced for uid 0)
+        import subprocess
+        sys.modules.pop("_posixsubprocess", None)  # fork_exec raises no audit event: keep it out of reach
+        subprocess._posixsubprocess = None
+        sys.addaudithook(self._audit)
+        self._snapshot()
+
+    def _audit(self, event, args):
+        if event == "import" and args[0] == "_posixsubprocess" or \
+                event == "ctypes.dlsym" and isinstance(args[1], str) and args[1] in _BLOCKED_SYMBOLS:
+            event = f"{event} {args[0] if event == 'import' else args[1]}"
+            self.blocked.append(event)
+            raise PermissionError(f"the verification sandbox does not allow {event}")
+        if event in _BLOCKED_EVENTS:
+            self.blocked.append(event)
+            raise PermissionError(f"the verification sandbox does not allow {event}")
+        if event == "open" and not self.isolation.startswith("landlock") and isinstance(args[0], (str, bytes)):
+            path = os.path.realpath(os.fsdecode(args[0]))
+            if not (path + os.sep).startswith(self._allowed) and path not in self._allowed:
+                self.blocked.append(f"open {path}")
+                raise PermissionError(f"the verification sandbox does not allow reading {path}")
+
+    def _snapshot(self):
+        watched = {"builtins": builtins, "numpy": np, "numpy.linalg": np.linalg, "numpy.random": np.random,
+                   "sys": sys, "os": os, "json": json, "struct": struct}
+        self._baseline = {name: (mod, dict(vars(mod))) for name, mod in watched.items()}
+        self._modules = {name: sys.modules.get(name) for name in watched}
+
+    def tampering(self):
+        """Signs of tampering seen in this process (best effort: the student's code runs here too)."""
+        signs = [f"blocked {e}" for e in dict.fromkeys(self.blocked)]
+        if sys.gettrace() is not None:
+            signs.append("installed a trace function (sys.settrace)")
+        if sys.getprofile() is not None:
+            signs.append("installed a profile function (sys.setprofile)")
+        for name, (mod, before) in self._baseline.items():
+            if sys.modules.get(name) is not self._modules[name]:
+                signs.append(f"replaced the module {name} in sys.modules")
+            now = vars(mod)
+            changed = [k for k, v in before.items() if k in now and now[k] is not v and not k.startswith("__")]
+            changed += [k for k in now if k not in before and name == "builtins"]
+            if name in ("sys", "os"):
+                changed = [k for k in changed if callable(before.get(k))]
+            if changed:
+                signs.append(f"replaced {', '.join(f'{name}.{k}' for k in sorted(changed)[:6])}")
+        sandbox = os.getcwd() + os.sep
+        for modname in sorted(sys.modules):
+            if not modname.split(".")[0] in ("networkx", "scipy", "numpy", "math", "operator", "functools"):
+                continue
+            mod = sys.modules[modname]
+            try:
+                items = list(vars(mod).items())
+            except TypeError:
+                continue
+            bad = [k for k, v in items if getattr(getattr(v, "__code__", None), "co_filename", "").startswith(sandbox)]
+            if bad:
+                signs.append(f"replaced {', '.join(f'{modname}.{k}' for k in sorted(bad)[:6])}")
+        return signs
+
+    # -- the mplib stub -----------------------------------------------------------------------
+
+    def install_mplib(self, table):
+        """``mplib`` and its submodules as stubs whose functions call the grader (``table`` from it)."""
+        import importlib.abc
+        import importlib.machinery
+        import types
+        runner = self
+
+        def make_function(handle, name, module):
+            def remote(*args, **kwargs):
+                return runner.call_remote(handle, args, kwargs)
+            remote.__name__ = remote.__qualname__ = name
+            remote.__module__ = module
+            return remote
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return types.ModuleType(spec.name)
+
+            def exec_module(self, module):
+                for attr, (kind, value) in table.get(module.__name__, {}).items():
+                    if kind == "fn":
+                        setattr(module, attr, make_function(value, attr, module.__name__))
+                    elif kind == "value":
+                        setattr(module, attr, decode(value, []))
+                if module.__name__ == "mplib":
+                    module.__path__ = []
+                    for sub in table:
+                        if sub.startswith("mplib.") and sub.count(".") == 1:
+                            setattr(module, sub.split(".")[1], importlib.import_module(sub))
+                    for attr, (kind, value) in table["mplib"].items():  # functions win over submodules
+                        if kind == "fn":
+                            setattr(module, attr, make_function(value, attr, "mplib"))
+
+        class Finder(importlib.abc.MetaPathFinder):
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname in table:
+                    return importlib.machinery.ModuleSpec(fullname, Loader(), is_package=fullname == "mplib")
+                if fullname.split(".")[0] in ("mplib", "course"):
+                    raise ModuleNotFoundError(f"No module named {fullname!r} (not available when verifying)")
+                return None
+
+        sys.meta_path[:] = [Finder()] + [f for f in sys.meta_path if "editable" not in type(f).__module__]
+        for name in [m for m in sys.modules if m.split(".")[0] in ("mplib", "course")]:
+            del sys.modules[name]
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def register(self, fn):
+        handle = self.next_handle
+        self.next_handle += 1
+        self.handles[handle] = fn
+        return handle
+
+    def call_remote(self, handle, args, kwargs):
+        """Call the grader's function ``handle``; serve its calls back into this process meanwhile."""
+        blobs = []
+        mine = set()
+
+        def register(fn):
+            h = self.register(fn)
+            mine.add(h)
+            return h
+
+        header = {"op": "call", "target": {"handle": handle},
+                  "args": encode(tuple(args), blobs, register), "kwargs": encode(dict(kwargs), blobs, register)}
+        try:
+            self.chan.send(header, blobs)
+            reply, rblobs = self.serve(until_reply=True)
+        finally:
+            for h in mine:
+                self.handles.pop(h, None)
+        if reply["op"] == "raise":
+            raise self.rebuilt_error(reply)
+        return decode(reply["value"], rblobs, proxy=self.proxy)
+
+    def proxy(self, handle, name):
+        def remote(*args, **kwargs):
+            return self.call_remote(handle, args, kwargs)
+        remote.__name__ = remote.__qualname__ = name
+        return remote
+
+    @staticmethod
+    def rebuilt_error(reply):
+        cls = getattr(builtins, str(reply.get("type")), None)
+        if not (isinstance(cls, type) and issubclass(cls, Exception)):
+            cls = rebuilt_class(Exception, reply.get("type", "Error"))
+        try:
+            return cls(str(reply.get("msg", "")))
+        except Exception:
+            return rebuilt_class(Exception, reply.get("type", "Error"))(str(reply.get("msg", "")))
+
+    def exec_cells(self, header):
+        if "mplib" in header:
+            self.install_mplib(header["mplib"])
+        errors = []
+        for name in header["files"]:
+            path = os.path.join(os.getcwd(), os.path.basename(name))
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    source = fh.read()
+                exec(compile(source, path, "exec"), self.ns)
+            except BaseException as err:  # the cell failed; the next one runs, as in a notebook
+                errors.append([os.path.basename(name), type_name(err), short(err)])
+        return {"op": "done", "errors": errors}, []
+
+    def handle_call(self, header, blobs):
+        target = header.get("target", {})
+        try:
+            if "name" in target:
+                fn = self.ns.get(str(target["name"]))
+                if fn is None:
+                    raise NameError(f"name {str(target['name'])!r} is not defined")
+            else:
+                fn = self.handles[int(target["handle"])]
+            args = decode(header["args"], blobs, proxy=self.proxy)
+            kwargs = decode(header["kwargs"], blobs, proxy=self.proxy)
+        except BaseException as err:
+            return {"op": "raise", "type": type_name(err), "msg": short(err)}, []
+        inputs = [(path, a, a.copy()) for path, a in _arrays(args)]
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as err:
+            return {"op": "raise", "type": type_name(err), "msg": short(err)}, []
+        try:
+            out = []
+            value = encode(result, out)
+            mutations = [[path, encode(a, out)] for path, a, before in inputs
+                         if a.shape != before.shape or a.dtype != before.dtype or a.tobytes() != before.tobytes()]
+            return {"op": "return", "value": value, "mutations": mutations}, out
+        except BaseException as err:
+            return {"op": "raise", "type": type_name(err), "msg": "the result could not be passed out of the "
+                                                               f"sandbox: {short(err)}"}, []
+
+    def serve(self, until_reply=False):
+        while True:
+            header, blobs = self.chan.recv()
+            op = header.get("op")
+            if until_reply and op in ("return", "raise"):
+                return header, blobs
+            if op == "exec":
+                reply = self.exec_cells(header)
+            elif op == "call":
+                reply = self.handle_call(header, blobs)
+            elif op == "report":
+                reply = {"op": "report", "signs": self.tampering(), "isolation": self.isolation}, []
+            elif op == "bye":
+                os._exit(0)
+            else:
+                reply = {"op": "raise", "type": "ProtocolError", "msg": f"unknown request {op!r}"}, []
+            self.chan.send(*reply)
+
+
+def _arrays(args, path=()):
+    """``[(path, array)]`` of the arrays in ``args`` (tuples and lists followed)."""
+    found = []
+    for k, value in enumerate(args):
+        if type(value) is np.ndarray:
+            found.append((list(path) + [k], value))
+        elif type(value) in (list, tuple):
+            found += _arrays(value, tuple(path) + (k,))
+    return found
+
+
+def main(argv):
+    fd_in, fd_out, config = int(argv[1]), int(argv[2]), json.loads(argv[3])
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    channel = Channel(fd_in, fd_out)
+    runner = Runner(channel, config)
+    runner.confine()
+    os.dup2(devnull, 2)  # from here on, anything printed goes nowhere
+    channel.send({"op": "hello", "isolation": runner.isolation, "uid": os.getuid()})
+    runner.serve()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
