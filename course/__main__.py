@@ -78,6 +78,17 @@ def main(argv=None):
             for r in results:
                 if r["status"] == "failed":
                     print(f"  failed: {r['student']}: {r['reason']}")
+            from .verify import review_reasons
+            flagged = [r["student"] for r in results if r["status"] != "missing"
+                       and review_reasons(r.get("scores"), r.get("verified"), r["status"])]
+            if flagged:
+                print(f"verified outside the kernel; {len(flagged)} to review (the review column of the export): "
+                      + ", ".join(flagged[:20]) + (" ..." if len(flagged) > 20 else ""))
+            weak = {(r.get("verified") or {}).get("isolation", "") for r in results} - {""}
+            weak = [w for w in weak if not w.startswith("landlock")]
+            if weak:
+                print(f"warning: the verification sandbox could not confine file access here ({weak[0]}); "
+                      "it still runs with limits, a scrubbed environment and audit hooks", file=sys.stderr)
         elif args.step == "feedback":
             students = pipeline.feedback(root, args.assignment)
             print(f"feedback for {len(students)} submissions in {root / 'feedback'}")

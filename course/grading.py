@@ -1,4 +1,4 @@
-"""Parallel autograding: each submission in its own temporary course directory.
+"""Parallel autograding: each submission in its own temporary course directory, then verified.
 
 nbgrader grades one submission after another in one process, all writing to
 one SQLite gradebook. Here a pool of worker processes grades submissions side
@@ -9,6 +9,11 @@ into the real gradebook and ``autograded/`` one at a time, and records a
 status: ``graded`` (with notes on what went wrong per task) or ``failed``
 (with the reason: corrupt notebook, kernel died, ...). A crashed notebook is
 never recorded as an honest zero.
+
+After nbgrader, the same worker verifies the submission outside the student's
+kernel (:mod:`course.verify`); the verified scores, and the signs of
+tampering, are recorded in the status file next to nbgrader's scores, and the
+export uses them.
 """
 
 import json
@@ -92,8 +97,17 @@ def _cell_notes(notebook_path):
     return notes
 
 
+def _verify(root, assignment, submitted, seed, timeout):
+    """Verified scores of one submission (:func:`course.verify.verify_submission`); never raises."""
+    from .verify import verify_submission
+    try:
+        return verify_submission(root, assignment, submitted, seed, timeout)
+    except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
+        return {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"}
+
+
 def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
-    """Autograde one submission in a private course directory (runs in a worker process)."""
+    """Autograde one submission in a private course directory, then verify it (runs in a worker process)."""
     start = time.perf_counter()
     root, work = Path(root), Path(workdir) / f"course-{assignment}-{student}"
     result = {"student": student, "assignment": assignment, "seed": seed, "notes": [],
@@ -137,6 +151,8 @@ def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
     logtext = outcome.get("log", "")
     result["notes"] = [ln.split(NOTE, 1)[1].strip() for ln in logtext.splitlines() if NOTE in ln]
     result["seconds"] = round(time.perf_counter() - start, 2)
+    cell_timeout = config.Execute.timeout if isinstance(config.Execute.timeout, (int, float)) else 60
+    result["verified"] = _verify(root, assignment, submitted, seed, cell_timeout)
     if not outcome["success"]:
         return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext))
 
@@ -190,7 +206,7 @@ def merge(root, result):
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(work / "autograded" / student / assignment, dest)
     status = {k: result.get(k) for k in ("status", "reason", "notes", "seed", "scores", "max_scores",
-                                         "seconds")}
+                                         "seconds", "verified")}
     path = status_path(root, assignment, student)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")

@@ -207,9 +207,15 @@ def _status(root, assignment, student, gb):
 def export(root, assignment, output=None):
     """Write ``grades/<assignment>.csv``: one row per student, per-task scores and a status.
 
-    Columns: ``student_id, status, reason, score, max_score, <one per test cell>, seed, notes``.
-    Scores are empty unless the status is ``graded``.
+    Columns: ``student_id, status, reason, score, max_score, review, review_reason,
+    nbgrader_score, <one per test cell>, seed, notes``. Scores are empty unless
+    the status is ``graded``. The per-task scores are the verified ones (scored
+    outside the student's kernel, :mod:`course.verify`), unless the instructor
+    entered a manual score; ``nbgrader_score`` is the in-kernel total. ``review``
+    is ``yes`` when the two disagree, when the sandbox saw signs of tampering, or
+    when a graded submission was not verified; ``review_reason`` says why.
     """
+    from .verify import review_reasons
     from nbgrader.api import Gradebook, MissingEntry
     root = Path(root)
     output = Path(output) if output else root / "grades" / f"{assignment}.csv"
@@ -227,22 +233,33 @@ def export(root, assignment, output=None):
             status = _status(root, assignment, student, gb)
             row = {"student_id": student, "status": status["status"], "reason": status.get("reason", ""),
                    "seed": status.get("seed", ""), "notes": " | ".join(status.get("notes", []))}
+            verified = status.get("verified")
             if status["status"] == "graded":
                 try:
                     gb.find_submission(assignment, student)
                 except MissingEntry:
                     row.update(status="failed", reason="status says graded but the gradebook has no scores")
                 else:
-                    total = 0.0
+                    total = kernel = 0.0
+                    checked = (verified or {}).get("scores", {}) if not (verified or {}).get("error") else {}
                     for (nb, cell, _), column in zip(cells, columns):
-                        score = gb.find_grade(cell, nb, assignment, student).score
+                        grade = gb.find_grade(cell, nb, assignment, student)
+                        score = grade.score
+                        if grade.manual_score is None and column in checked:
+                            score = checked[column]
                         row[column] = score
                         total += score
-                    row["score"] = total
+                        kernel += grade.auto_score or 0.0
+                    row["score"], row["nbgrader_score"] = total, kernel
+            if status["status"] != "missing":
+                reasons = review_reasons(status.get("scores"), verified, row["status"])
+                row["review"] = "yes" if reasons else ""
+                row["review_reason"] = " | ".join(reasons)
             row["max_score"] = sum(m for *_, m in cells)
             rows.append(row)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fields = ["student_id", "status", "reason", "score", "max_score"] + columns + ["seed", "notes"]
+    fields = ["student_id", "status", "reason", "score", "max_score", "review", "review_reason",
+              "nbgrader_score"] + columns + ["seed", "notes"]
     with open(output, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

@@ -393,7 +393,8 @@ def _read_rules(sandbox, deny):
 
     def denied(path, folder):  # the course's own packages, or a link from site-packages into the course
         real = os.path.realpath(path)
-        return (os.path.basename(path).lower().startswith(("mplib", "course", "__editable__")) or
+        name = os.path.basename(path).lower()
+        return (name.startswith(("mplib", "course", "__editable__")) and not name.endswith(".dist-info") or
                 not within(real, os.path.realpath(folder)) and any(within(real, d) for d in deny))
 
     rules = [(sandbox, _OWN_DIR), ("/dev/null", _FS_READ_FILE | _FS_WRITE)]
@@ -454,8 +455,10 @@ class Runner:
         import subprocess
         sys.modules.pop("_posixsubprocess", None)  # fork_exec raises no audit event: keep it out of reach
         subprocess._posixsubprocess = None
-        sys.addaudithook(self._audit)
+        self._pid, self._home = os.getpid(), os.getcwd() + os.sep
+        self._deny = [d.rstrip(os.sep) for d in limits.get("deny", [])]
         self._snapshot()
+        sys.addaudithook(self._audit)
 
     def _audit(self, event, args):
         if event == "import" and args[0] == "_posixsubprocess" or \
@@ -466,11 +469,23 @@ class Runner:
         if event in _BLOCKED_EVENTS:
             self.blocked.append(event)
             raise PermissionError(f"the verification sandbox does not allow {event}")
-        if event == "open" and not self.isolation.startswith("landlock") and isinstance(args[0], (str, bytes)):
-            path = os.path.realpath(os.fsdecode(args[0]))
-            if not (path + os.sep).startswith(self._allowed) and path not in self._allowed:
-                self.blocked.append(f"open {path}")
-                raise PermissionError(f"the verification sandbox does not allow reading {path}")
+        if event == "os.kill" and args[0] not in (0, self._pid):
+            self.blocked.append(f"tried to signal process {args[0]}")
+        elif event in ("open", "sqlite3.connect") and isinstance(args[0], (str, bytes)):
+            path = os.path.abspath(os.fsdecode(args[0]))
+            if path.startswith(self._home):
+                return
+            flags = args[2] if event == "open" and isinstance(args[2], int) else 0
+            mode = args[1] if event == "open" and isinstance(args[1], str) else ""
+            if any(path == d or path.startswith(d + os.sep) for d in self._deny) and \
+                    not (path + os.sep).startswith(self._allowed):
+                self.blocked.append(f"tried to open {path}")
+            elif (flags & (os.O_WRONLY | os.O_RDWR) or set(mode) & set("wax+")) and path != os.devnull:
+                self.blocked.append(f"tried to write {path}")
+            if not self.isolation.startswith("landlock"):  # no kernel confinement: the hook is the wall
+                real = os.path.realpath(path)
+                if not (real + os.sep).startswith(self._allowed) and real not in self._allowed:
+                    raise PermissionError(f"the verification sandbox does not allow opening {real}")
 
     def _snapshot(self):
         watched = {"builtins": builtins, "numpy": np, "numpy.linalg": np.linalg, "numpy.random": np.random,
@@ -480,7 +495,7 @@ class Runner:
 
     def tampering(self):
         """Signs of tampering seen in this process (best effort: the student's code runs here too)."""
-        signs = [f"blocked {e}" for e in dict.fromkeys(self.blocked)]
+        signs = [e if e.startswith("tried") else f"blocked {e}" for e in dict.fromkeys(self.blocked)][:12]
         if sys.gettrace() is not None:
             signs.append("installed a trace function (sys.settrace)")
         if sys.getprofile() is not None:
@@ -489,7 +504,8 @@ class Runner:
             if sys.modules.get(name) is not self._modules[name]:
                 signs.append(f"replaced the module {name} in sys.modules")
             now = vars(mod)
-            changed = [k for k, v in before.items() if k in now and now[k] is not v and not k.startswith("__")]
+            changed = [k for k, v in before.items() if k in now and now[k] is not v
+                       and (name == "builtins" or not k.startswith("__"))]
             changed += [k for k in now if k not in before and name == "builtins"]
             if name in ("sys", "os"):
                 changed = [k for k in changed if callable(before.get(k))]
@@ -497,7 +513,8 @@ class Runner:
                 signs.append(f"replaced {', '.join(f'{name}.{k}' for k in sorted(changed)[:6])}")
         sandbox = os.getcwd() + os.sep
         for modname in sorted(sys.modules):
-            if not modname.split(".")[0] in ("networkx", "scipy", "numpy", "math", "operator", "functools"):
+            if not modname.split(".")[0] in ("networkx", "scipy", "numpy", "math", "operator", "functools",
+                                             "mplib"):
                 continue
             mod = sys.modules[modname]
             try:
