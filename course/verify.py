@@ -298,6 +298,9 @@ def review_reasons(nbgrader_scores, verified, status="graded"):
         return [f"verification failed: {verified['error']}"] if status == "graded" else []
     reasons = []
     if status == "graded":
+        missing = [cell for cell in (nbgrader_scores or {}) if cell not in verified["scores"]]
+        if missing:
+            reasons.append(f"not verified: {', '.join(missing)} (not in the instructor's notebook)")
         for cell, got in verified["scores"].items():
             kernel = (nbgrader_scores or {}).get(cell)
             if kernel is None or abs(float(kernel) - float(got)) > 1e-9:
