@@ -30,10 +30,11 @@ PAGE = Path(__file__).resolve().parent.parent / "book" / "principles" / "05_lear
 
 # Mirrors the parameter cell of the page.
 SEED = 0
-KARATE = dict(labels_per_class=2, hidden=16, dropout=0.5, lr=0.01, weight_decay=5e-4, epochs=200)
+KARATE = dict(labels_per_class=2, hidden=16, dropout=0.5, lr=0.01, weight_decay=5e-4,
+              epochs=200)
 KARATE_SPLITS = 10
-INFORMANTS = dict(num_readers=200, num_informants=2, num_distractors=6, signal_noise=0.5,
-                  distractor_scale=2.0)
+INFORMANTS = dict(num_readers=200, num_informants=2, num_distractors=6,
+                  signal_noise=0.5, distractor_scale=2.0)
 GAT = dict(hidden=8, lr=0.02, epochs=200, labels_per_class=20)
 TRAIN = dict(hidden=16, lr=0.01, epochs=200, labels_per_class=20)
 DEPTH_CSBM = dict(num_nodes=400, avg_degree=5.0, homophily=0.7, mu=1.0, feature_dim=2)
