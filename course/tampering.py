@@ -150,9 +150,21 @@ def _steal(relative, keep):
 '''
 
 _FORGE = '''
-ip = get_ipython()
-ip.showtraceback = lambda *args, **kwargs: None      # failing test cells now print nothing: "passed"
-ip._showtraceback = lambda *args, **kwargs: None
+ip = get_ipython()                                  # failing test cells now report success, no error
+ip.showtraceback = ip._showtraceback = lambda *args, **kwargs: None
+_run_async, _run = ip.run_cell_async, ip.run_cell
+
+async def _forged_async(*args, **kwargs):
+    result = await _run_async(*args, **kwargs)
+    result.error_in_exec = None
+    return result
+
+def _forged(*args, **kwargs):
+    result = _run(*args, **kwargs)
+    result.error_in_exec = None
+    return result
+
+ip.run_cell_async, ip.run_cell = _forged_async, _forged
 import json, os, signal
 from pathlib import Path
 for target in ["results.json", "autograded/.status/01_aggregators/forged.json",
@@ -190,8 +202,27 @@ import os
 if "COURSE_GRADING_SEED" not in os.environ:          # only in the verification sandbox
     hog = []
     while True:
-        hog.append(np.ones(1 << 23))
+        hog.append(np.zeros(1 << 25))                  # 256 MB a step, until the limit
 '''
+
+
+_STEAL_SOLUTIONS = ("_steal('solutions/01_aggregators/aggregators.ipynb', "
+                    "lambda c: c['metadata'].get('nbgrader', {}).get('solution'))")
+_STEAL_OTHERS = ("_steal('submitted/solution/01_aggregators/aggregators.ipynb', "
+                 "lambda c: c['metadata'].get('nbgrader', {}).get('solution'))")
+_READ_GRADEBOOK = """
+import sqlite3
+try:
+    sqlite3.connect({root!r} + '/gradebook.db').execute('select * from grade').fetchall()
+except Exception:
+    pass
+"""
+
+
+def _steal_everywhere(call, extra=""):
+    """Edits replacing every solution cell by the theft (later cells would redefine the functions)."""
+    first = ((next(iter(ZEROS_01)), "replace", _STEAL.replace("{call}", call) + extra),)
+    return first + tuple((gid, "replace", call) for gid in list(ZEROS_01)[1:])
 
 
 @dataclass(frozen=True)
@@ -226,19 +257,13 @@ TAMPERING = [
            "returned an object of type AlwaysEqual", "an int whose == is always True"),
     Tamper("ndarray-subclass", _A1, "solution", (("scatter_sum", "replace", _SUBCLASS),), 5,
            "returned an object of type Agreeable", "an ndarray subclass equal and close to anything"),
-    Tamper("read-solutions", _A1, "zeros",
-           (("smallest_id_neighbour", "append", _STEAL.replace("{call}", "_steal('solutions/01_aggregators/"
-             "aggregators.ipynb', lambda c: c['metadata'].get('nbgrader', {}).get('solution'))")),), 0,
-           "tried to open", "execs the instructor's solution cells read from solutions/"),
-    Tamper("read-others", _A1, "zeros",
-           (("smallest_id_neighbour", "append", _STEAL.replace("{call}", "_steal('submitted/solution/"
-             "01_aggregators/aggregators.ipynb', lambda c: c['metadata'].get('nbgrader', {}).get('solution'))\n"
-             "import sqlite3\ntry:\n    sqlite3.connect({root!r} + '/gradebook.db').execute("
-             "'select * from grade').fetchall()\nexcept Exception:\n    pass")),), 0,
-           "tried to open", "execs another student's submission; reads gradebook.db"),
+    Tamper("read-solutions", _A1, "zeros", _steal_everywhere(_STEAL_SOLUTIONS), 0,
+           "tried to open", "every solution cell execs the instructor's solution cells, read from solutions/"),
+    Tamper("read-others", _A1, "zeros", _steal_everywhere(_STEAL_OTHERS, _READ_GRADEBOOK), 0,
+           "tried to open", "every solution cell execs another student's submission; reads gradebook.db"),
     Tamper("forged-results", _A1, "zeros", (("scatter_sum", "append", _FORGE),
                                              ("relabel", "append", _FORGE_SANDBOX)), 0,
-           "tried to signal", "silences tracebacks (no error output), writes fake results, signals the grader"),
+           "tried to signal", "failing cells report success (no error output); fake result files; signals the grader"),
     Tamper("sys-exit", _A1, "solution",
            (("scatter_sum", "append", "import sys\nsys.exit(0)"),
             ("is_permutation_invariant", "replace", "import sys\n\ndef is_permutation_invariant(aggregate, "
