@@ -3,8 +3,10 @@
 Builds a temporary course with N synthetic submissions of assignment 01 (honest
 and faulty ones from :mod:`course.synthetic`, no infinite loops), grades them
 once with nbgrader's own sequential command and once with the course's parallel
-command, checks that both give every submission the same score, and times the
-hidden tests of one notebook per assignment. Prints a table.
+command, which also verifies every submission outside the student's kernel
+(:mod:`course.verify`), checks that both give every submission the same score
+and that the verified scores agree with nbgrader's (no submission flagged), and
+times the hidden tests of one notebook per assignment. Prints a table.
 
     python benchmarks/bench_autograde.py [--n 100] [--workers 2]
 """
@@ -51,6 +53,22 @@ def scores(course):
             except MissingEntry:
                 out[student] = None
     return out
+
+
+def verification(course):
+    """``(mean seconds of verification per submission, graded submissions whose verified score differs,
+    submissions flagged for review)`` from the status files and the export of ``course``."""
+    import json
+    from course import pipeline
+    seconds = []
+    for path in (course / "autograded" / ".status" / ASSIGNMENT).glob("*.json"):
+        verified = json.loads(path.read_text()).get("verified") or {}
+        if "seconds" in verified:
+            seconds.append(verified["seconds"])
+    _, rows = pipeline.export(course, ASSIGNMENT)
+    differ = [r["student_id"] for r in rows if r["status"] == "graded" and r["score"] != r["nbgrader_score"]]
+    flagged = [r["student_id"] for r in rows if r.get("review")]
+    return sum(seconds) / max(len(seconds), 1), differ, flagged
 
 
 def run_timed(cmd, cwd, env):
@@ -105,16 +123,21 @@ def main(argv=None):
         if p_par.returncode != 0:
             print(p_par.stdout, p_par.stderr, file=sys.stderr)
         s_seq, s_par = scores(seq), scores(par)
-    same = s_seq == s_par
+        t_verify, v_differ, flagged = verification(par)
+    same = s_seq == s_par and not v_differ
     differ = [k for k in s_seq if s_seq[k] != s_par.get(k)]
     hidden = hidden_test_seconds()
 
     rows = [
         ("submissions", f"{args.n}", ""),
         ("nbgrader autograde (sequential)", f"{t_seq:7.1f} s", f"{args.n / t_seq:5.2f} /s"),
-        (f"python -m course autograde ({args.workers} workers)", f"{t_par:7.1f} s", f"{args.n / t_par:5.2f} /s"),
+        (f"python -m course autograde ({args.workers} workers, verification included)", f"{t_par:7.1f} s",
+         f"{args.n / t_par:5.2f} /s"),
         ("speed-up (target >= 1.8x)", f"{t_seq / t_par:7.2f} x", "ok" if t_seq / t_par >= 1.8 else "BELOW TARGET"),
-        ("identical scores", "yes" if same else f"NO: {differ[:5]}", ""),
+        ("  of which verification, per submission", f"{t_verify:7.2f} s", "in the same workers"),
+        ("identical scores", "yes" if s_seq == s_par else f"NO: {differ[:5]}", ""),
+        ("verified scores = nbgrader scores", "yes" if not v_differ else f"NO: {v_differ[:5]}",
+         f"{len(flagged)} flagged" + (f" ({', '.join(flagged[:3])}...)" if flagged else "")),
     ]
     rows += [(f"hidden tests of {name} (target < 2 s)", f"{sec:7.2f} s", "ok" if sec < 2 else "TOO SLOW")
              for name, sec in hidden.items()]

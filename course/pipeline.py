@@ -240,8 +240,12 @@ def export(root, assignment, output=None):
                 except MissingEntry:
                     row.update(status="failed", reason="status says graded but the gradebook has no scores")
                 else:
+                    if (verified or {}).get("error"):  # nbgrader's scores alone cannot be trusted
+                        row.update(status="failed", reason="could not be verified outside the student's kernel; "
+                                                           "autograde it again")
+                if row["status"] == "graded":
                     total = kernel = 0.0
-                    checked = (verified or {}).get("scores", {}) if not (verified or {}).get("error") else {}
+                    checked = (verified or {}).get("scores", {})
                     for (nb, cell, _), column in zip(cells, columns):
                         grade = gb.find_grade(cell, nb, assignment, student)
                         score = grade.score

@@ -33,12 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox_runner as wire
-from .sandbox_runner import Channel, ProtocolError, decode, encode, rebuilt_class, short
+from . import sandbox_runner as runner
+from . import wire
+from .wire import MAX_DEPTH, Channel, ProtocolError, decode, encode, rebuilt_class, short
 
 __all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxDied", "mplib_table", "RUNNER"]
 
-RUNNER = Path(wire.__file__).read_text(encoding="utf-8")
+RUNNER = Path(wire.__file__).read_text(encoding="utf-8") + Path(runner.__file__).read_text(encoding="utf-8")
 MAX_INT = 10**6  # largest integer argument the grader accepts in a call from the child
 MAX_ARG_BYTES = 16 << 20
 _SIGNALS = {signal.SIGXCPU: "used up its CPU time", signal.SIGXFSZ: "wrote a file over the size limit",
@@ -150,8 +151,8 @@ class Sandbox:
     def start(self, deadline):
         r_req, w_req = os.pipe()
         r_rep, w_rep = os.pipe()
-        if os.geteuid() == 0 and wire.drops_to_nobody():
-            os.chown(self.directory, wire.NOBODY, wire.NOBODY)
+        if os.geteuid() == 0 and runner.drops_to_nobody():
+            os.chown(self.directory, runner.NOBODY, runner.NOBODY)
         env = {"PATH": "/usr/bin:/bin", "HOME": self.directory, "TMPDIR": self.directory, "LANG": "C.UTF-8",
                "LC_ALL": "C.UTF-8", "TZ": "UTC", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -167,7 +168,7 @@ class Sandbox:
         self.chan = Channel(r_rep, w_req, nonblocking=True)
         self.deadline = deadline
         hello, _ = self._recv()
-        self.isolation = str(hello.get("isolation", ""))
+        self.isolation = str(hello.get("isolation", ""))[:80]
 
     def close(self):
         """Stop the child (politely if it is idle, else killed) and release everything."""
@@ -203,15 +204,13 @@ class Sandbox:
         """Record the end of the child and raise the matching error."""
         self._kill()
         code = self.proc.returncode
-        if kind is SandboxTimeout:
+        if why != "EOF" or code is None:  # our reason: a timeout, a broken protocol
             self.death = why
-        elif code is not None and code < 0:
+        elif code < 0:
             self.death = f"the sandboxed process {_SIGNALS.get(-code, f'got signal {-code}')}"
-        elif code is not None and why.startswith("EOF"):
-            self.death = f"the sandboxed process exited with code {code} (sys.exit, os._exit or a crash)"
         else:
-            self.death = why
-        if self._errfile is not None and kind is not SandboxTimeout:
+            self.death = f"the sandboxed process exited with code {code} (sys.exit, os._exit or a crash)"
+        if self._errfile is not None and why == "EOF":
             self._errfile.seek(0)
             tail = self._errfile.read()[-400:].decode(errors="replace").strip()
             if tail and "Traceback" in tail:
@@ -250,7 +249,17 @@ class Sandbox:
             reply, rblobs = self._recv()
             if reply.get("op") != "call":
                 return reply, rblobs
-            self._send(*self._serve(reply, rblobs))
+            try:
+                answer = self._serve(reply, rblobs)
+            except _MALFORMED as err:
+                self._broken(err)
+            self._send(*answer)
+
+    def _broken(self, err):
+        """The child sent something malformed: a sign of tampering; the child is stopped."""
+        why = f"broke the protocol ({type(err).__name__}: {short(err, 80)})"
+        self.signs.append(why)
+        self._die(SandboxDied, why)
 
     def _serve(self, header, blobs):
         """Run one call of the child into the grader (an mplib function or a function passed to it)."""
@@ -301,11 +310,12 @@ class Sandbox:
         """Run the cell files (names in the directory) in order; ``[[file, error type, message]]``."""
         table, _ = mplib_table()
         reply, _ = self._request({"op": "exec", "files": list(files), "mplib": table})
-        if reply.get("op") != "done":
-            self.signs.append("answered a request with something else")
-            self._die(SandboxDied, "broke the protocol (bad reply)")
-        errors = reply.get("errors", [])
-        return [[str(x)[:300] for x in e][:3] for e in errors if isinstance(e, list)][:100]
+        try:
+            if reply.get("op") != "done":
+                raise ProtocolError("a reply of the wrong kind")
+            return [[str(x)[:300] for x in e][:3] for e in reply.get("errors", []) if isinstance(e, list)][:100]
+        except _MALFORMED as err:
+            self._broken(err)
 
     def call(self, target, args, kwargs):
         """Call the child's function ``target`` (``{"name": ...}`` or ``{"handle": ...}``); return its result.
@@ -334,17 +344,15 @@ class Sandbox:
             self._hook = outer
         if reply.get("op") == "raise":
             raise _rebuilt_error(reply)
-        if reply.get("op") != "return":
-            self.signs.append("answered a call with something else")
-            self._die(SandboxDied, "broke the protocol (bad reply)")
         seen = []
         try:
+            if reply.get("op") != "return":
+                raise ProtocolError("a reply of the wrong kind")
             value = decode(reply.get("value"), rblobs, seen=seen)
-            for path, tree in reply.get("mutations", [])[:64]:
+            for path, tree in list(reply.get("mutations", []))[:64]:
                 _apply_mutation(args, path, decode(tree, rblobs))
-        except ProtocolError as err:
-            self.signs.append(f"broke the protocol ({err})")
-            self._die(SandboxDied, f"broke the protocol ({err})")
+        except _MALFORMED as err:
+            self._broken(err)
         for name in dict.fromkeys(seen):
             sign = f"returned an object of type {name} (only plain numbers, tuples and numpy arrays are compared)"
             if sign not in self.signs:
@@ -354,17 +362,23 @@ class Sandbox:
     def report(self):
         """Signs of tampering the child noticed in itself (best effort), added to :attr:`signs`."""
         reply, _ = self._request({"op": "report"})
-        for sign in reply.get("signs", [])[:20]:
-            sign = str(sign)[:200]
-            if sign not in self.signs:
-                self.signs.append(sign)
+        try:
+            for sign in list(reply.get("signs", []))[:20]:
+                sign = str(sign)[:200]
+                if sign not in self.signs:
+                    self.signs.append(sign)
+        except _MALFORMED as err:
+            self._broken(err)
         return self.signs
+
+
+_MALFORMED = (ProtocolError, TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError)
 
 
 def _rebuilt_error(reply):
     """The student's exception as a plain one of the same name (``SystemExit`` becomes an ``Exception`` too)."""
     import builtins
-    name = str(reply.get("type", "Error"))
+    name = str(reply.get("type", "Error"))[:60]
     cls = getattr(builtins, name, None)
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or issubclass(cls, SandboxError):
         cls = rebuilt_class(Exception, name)
@@ -378,9 +392,9 @@ def _apply_mutation(args, path, new):
     """Copy ``new`` into the input array at ``path`` (the student modified it in place)."""
     target = args
     try:
-        for k in path:
+        for k in list(path)[:MAX_DEPTH]:
             target = target[int(k)]
-    except (IndexError, TypeError, ValueError):
+    except (IndexError, TypeError, ValueError, KeyError):
         raise ProtocolError("bad mutation path") from None
     if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and new.shape == target.shape:
         np.copyto(target, new, casting="unsafe")

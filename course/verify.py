@@ -45,7 +45,7 @@ import nbformat
 from .checks import SEED_ENV
 from .nbgrader_plugins import _DEF
 from .sandbox import Sandbox, SandboxError, SandboxTimeout
-from .sandbox_runner import short
+from .wire import short
 
 __all__ = ["notebook_spec", "solution_cells", "verify_notebook", "verify_submission", "review_reasons",
            "LIMITS"]
@@ -237,7 +237,7 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
             if box is not None and box.alive:
                 try:
                     box.report()
-                except SandboxError:
+                except SandboxError:  # it died or broke the protocol: recorded as a sign
                     pass
     finally:
         if state["box"] is not None:
@@ -295,7 +295,7 @@ def review_reasons(nbgrader_scores, verified, status="graded"):
         return ["not verified outside the kernel (graded before verification existed, or by plain "
                 "nbgrader autograde): autograde again"] if status == "graded" else []
     if verified.get("error"):
-        return [f"verification failed: {verified['error']}"] if status == "graded" else []
+        return [f"verification failed: {verified['error']}"]
     reasons = []
     if status == "graded":
         missing = [cell for cell in (nbgrader_scores or {}) if cell not in verified["scores"]]

@@ -21,7 +21,7 @@ import pytest
 from course import pipeline, synthetic, tampering
 from course.checks import DEFAULT_SEED, SEED_ENV, watch_mplib
 from course.sandbox import Sandbox, SandboxError, SandboxTimeout
-from course.sandbox_runner import Opaque, ProtocolError, decode, encode
+from course.wire import Opaque, ProtocolError, decode, encode
 from course.verify import notebook_spec, review_reasons, solution_cells, verify_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +206,17 @@ def test_sandbox_calls_write_back_in_place_changes_and_run_callbacks_under_the_t
         box.close()
 
 
+def test_sandbox_stops_a_child_that_breaks_the_protocol(tmp_path):
+    box, _ = _box(tmp_path, "import os, sys\n"
+                            "def forge():\n    os.write(int(sys.argv[2]), b'\\xff' * 64)\n    return 1\n")
+    try:
+        with pytest.raises(SandboxError, match="broke the protocol"):
+            box.call({"name": "forge"}, (), {})
+        assert box.proc.poll() is not None and any("broke the protocol" in s for s in box.signs)
+    finally:
+        box.close()
+
+
 # -- cells, scores, review -------------------------------------------------------------------------
 
 
@@ -232,6 +243,7 @@ def test_review_reasons():
     assert review_reasons({"a": 2.0, "b": 0.0}, dict(verified, signs=["replaced numpy.allclose"])) == \
         ["sandbox: replaced numpy.allclose"]
     assert "not verified" in review_reasons({"a": 2.0}, None)[0]
+    assert review_reasons(None, {"error": "TypeError: x"}, "failed") == ["verification failed: TypeError: x"]
     assert review_reasons(None, None, "failed") == []
     assert review_reasons(None, dict(verified, signs=["was killed"]), "failed") == \
         ["nbgrader could not grade it; verified 2 of 3", "sandbox: was killed"]
