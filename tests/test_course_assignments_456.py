@@ -7,8 +7,6 @@ NotImplementedError, cases are plain data and deterministic) are in test_course_
 which discovers these assignments by itself.
 """
 
-import csv
-import fcntl
 import json
 import re
 import shutil
@@ -17,6 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from course_batch import export_rows, shared_batch
 
 import mplib
 from course import checks, pipeline, synthetic
@@ -255,21 +254,11 @@ def _build(root):
 
 @pytest.fixture(scope="session")
 def batch456(tmp_path_factory):
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if base.name.startswith("popen-gw") else base
-    root = shared / "course-batch-456"
-    with open(shared / "course-batch-456.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "results.json").exists():
-            if root.exists():
-                shutil.rmtree(root)
-            _build(root)
-    return root
+    return shared_batch(tmp_path_factory, "course-batch-456", _build, done="results.json")
 
 
 def _row(root, assignment, student):
-    with open(root / "grades" / f"{assignment}.csv", newline="") as fh:
-        return {row["student_id"]: row for row in csv.DictReader(fh)}[student]
+    return export_rows(root, assignment)[student]
 
 
 def _solution_lines(assignment):

@@ -5,8 +5,6 @@ file lock): release of every assignment, the faulty corpus of course.synthetic p
 honest submissions, parallel autograde, feedback and export.
 """
 
-import csv
-import fcntl
 import json
 import re
 import shutil
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_batch import export_rows, shared_batch
 
 from course import pipeline, synthetic
 from course.__main__ import main
@@ -56,21 +55,9 @@ def _build(root):
 
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if base.name.startswith("popen-gw") else base
-    root = shared / "course-batch"
-    with open(shared / "course-batch.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "results.json").exists():
-            if root.exists():
-                shutil.rmtree(root)
-            _build(root)
-    return root
+    return shared_batch(tmp_path_factory, "course-batch", _build, done="results.json")
 
 
-def _rows(root, assignment):
-    with open(root / "grades" / f"{assignment}.csv", newline="") as fh:
-        return {row["student_id"]: row for row in csv.DictReader(fh)}
 
 
 def _autograded(root, student, assignment):
@@ -115,7 +102,7 @@ def test_release_has_no_solution_or_hidden_tests(assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_gets_full_marks(batch, assignment):
-    row = _rows(batch, assignment)["solution"]
+    row = export_rows(batch, assignment)["solution"]
     assert (row["status"], float(row["score"]), float(row["max_score"])) == ("graded", FULL[assignment],
                                                                               FULL[assignment])
     assert row["notes"] == ""
@@ -123,7 +110,7 @@ def test_solution_gets_full_marks(batch, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_gets_zero_and_raises_only_at_the_stubs(batch, assignment):
-    row = _rows(batch, assignment)["release"]
+    row = export_rows(batch, assignment)["release"]
     assert (row["status"], float(row["score"])) == ("graded", 0)
     errors = [out for cell in _autograded(batch, "release", assignment).cells if cell.cell_type == "code"
               for out in cell.outputs if out.output_type == "error"]
@@ -132,7 +119,7 @@ def test_release_gets_zero_and_raises_only_at_the_stubs(batch, assignment):
 
 @pytest.mark.parametrize("variant", synthetic.CORPUS, ids=lambda v: v.name)
 def test_corpus_submission_gets_the_right_score_and_a_reason(batch, variant):
-    row = _rows(batch, ASSIGNMENTS[0])[variant.name]
+    row = export_rows(batch, ASSIGNMENTS[0])[variant.name]
     assert row["status"] == variant.status, row
     if variant.status == "graded":
         assert float(row["score"]) == variant.score, row
@@ -150,8 +137,8 @@ def test_huge_output_is_truncated(batch):
 
 
 def test_missing_submissions_are_marked_missing(batch):
-    assert _rows(batch, ASSIGNMENTS[0])["absent"]["status"] == "missing"
-    rows = _rows(batch, ASSIGNMENTS[1])
+    assert export_rows(batch, ASSIGNMENTS[0])["absent"]["status"] == "missing"
+    rows = export_rows(batch, ASSIGNMENTS[1])
     assert rows["partial"]["status"] == "missing" and rows["partial"]["score"] == ""
 
 

@@ -8,7 +8,6 @@ the points its honest part deserves and be flagged for review, and honest submis
 """
 
 import csv
-import fcntl
 import json
 import shutil
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from course_batch import export_rows, shared_batch
 
 from course import pipeline, synthetic, tampering
 from course.checks import DEFAULT_SEED, SEED_ENV, watch_mplib
@@ -286,27 +286,15 @@ def _build(root):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if base.name.startswith("popen-gw") else base
-    root = shared / "verify-batch"
-    with open(shared / "verify-batch.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "done").exists():
-            if root.exists():
-                shutil.rmtree(root)
-            _build(root)
-    return root
+    return shared_batch(tmp_path_factory, "verify-batch", _build, done="done")
 
 
-def _rows(root, assignment):
-    with open(root / "grades" / f"{assignment}.csv", newline="") as fh:
-        return {row["student_id"]: row for row in csv.DictReader(fh)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tamper", tampering.TAMPERING, ids=lambda t: t.name)
 def test_tampering_earns_no_undeserved_point_and_is_flagged(batch, tamper):
-    row = _rows(batch, tamper.assignment)[tamper.name]
+    row = export_rows(batch, tamper.assignment)[tamper.name]
     assert row["review"] == "yes", row
     assert tamper.phrase in row["review_reason"], row["review_reason"]
     status = json.loads((batch / "autograded" / ".status" / tamper.assignment / f"{tamper.name}.json").read_text())
@@ -322,7 +310,7 @@ def test_tampering_earns_no_undeserved_point_and_is_flagged(batch, tamper):
 @pytest.mark.parametrize("student,assignment",
                          [("solution", a) for a in ASSIGNMENTS] + [(v, ASSIGNMENTS[0]) for v in HONEST_01])
 def test_honest_submissions_score_as_nbgrader_scores_them(batch, student, assignment):
-    row = _rows(batch, assignment)[student]
+    row = export_rows(batch, assignment)[student]
     full = notebook_spec(next((ROOT / "solutions" / assignment).glob("*.ipynb")))["tests"]
     want = {"solution": sum(p for _, p, _ in full), "release": 0}.get(student) \
         if student in ("solution", "release") else synthetic.expected_total(student)
@@ -341,5 +329,5 @@ def test_export_columns_and_status_file(batch):
     status = json.loads((batch / "autograded" / ".status" / "01_aggregators" / "solution.json").read_text())
     assert status["verified"]["isolation"] and status["verified"]["signs"] == []
     assert set(status["verified"]["scores"]) == set(status["scores"])
-    flagged = {name for name, row in _rows(batch, "01_aggregators").items() if row["review"]}
+    flagged = {name for name, row in export_rows(batch, "01_aggregators").items() if row["review"]}
     assert flagged == {t.name for t in tampering.TAMPERING if t.assignment == "01_aggregators"}

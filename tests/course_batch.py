@@ -1,0 +1,30 @@
+"""A graded course directory built once per test session and shared by the pytest-xdist workers.
+
+The course tests grade a whole batch of submissions with real nbgrader runs (tens of seconds);
+every test then reads the results. :func:`shared_batch` builds the batch under a file lock the
+first time any worker asks for it, and hands the same directory to everyone after that.
+"""
+
+import csv
+import fcntl
+import shutil
+
+
+def shared_batch(tmp_path_factory, name, build, done):
+    """Directory ``name`` made by ``build(root)`` once per session; ``done`` marks it finished."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if base.name.startswith("popen-gw") else base  # common to all workers
+    root = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / done).exists():
+            if root.exists():
+                shutil.rmtree(root)  # a half-built batch from an interrupted run
+            build(root)
+    return root
+
+
+def export_rows(root, assignment):
+    """The rows of ``grades/<assignment>.csv``, keyed by student id."""
+    with open(root / "grades" / f"{assignment}.csv", newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh)}
