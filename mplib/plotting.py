@@ -195,6 +195,7 @@ def _map_colors(values, name, length, cmap, vmin, vmax, categorical):
 
 def draw_graph(graph, ax=None, pos=None, node_color=None, edge_width=None, edge_color=None, labels=True,
                cmap=None, title=None, *, edge_cmap=None, categories=None, vmin=None, vmax=None,
+               edge_vmin=None, edge_vmax=None,
                colorbar=False, directed=False, reduce="max", node_size=None, max_edge_width=4.0,
                layout_kind="auto", seed=0):
     """Draw a graph with matplotlib; node and edge colours and widths may carry data.
@@ -224,6 +225,8 @@ def draw_graph(graph, ax=None, pos=None, node_color=None, edge_width=None, edge_
         Palette order for integer ``node_color`` (share it to match figures).
     vmin, vmax : float, optional
         Limits of the node colour map.
+    edge_vmin, edge_vmax : float, optional
+        Limits of the edge colour map (share them to put several plots on one scale).
     colorbar : bool, default False
         Add a colour bar for float node (and edge) colours.
     directed : bool, default False
@@ -265,7 +268,7 @@ def draw_graph(graph, ax=None, pos=None, node_color=None, edge_width=None, edge_
     if pos.shape != (n, 2):
         raise ValueError(f"`pos` must have shape ({n}, 2), one row per node, got {pos.shape}")
     nodes, node_map = _map_colors(node_color, "node_color", n, cmap, vmin, vmax, True)
-    values, edge_map = _map_colors(edge_color, "edge_color", e, edge_cmap, None, None, False)
+    values, edge_map = _map_colors(edge_color, "edge_color", e, edge_cmap, edge_vmin, edge_vmax, False)
     width = None
     if edge_width is not None:
         width = check_features(edge_width, name="edge_width", ndim=1)

@@ -196,6 +196,17 @@ def test_draw_graph_edge_colours_signed_values():
     np.testing.assert_allclose(colours, cmap([0.25, 0.5, 1.0]))
 
 
+def test_draw_graph_edge_colour_limits_fix_the_scale():
+    # Two plots with different ranges share one scale when given the same limits.
+    g = path_graph(3)  # columns: 0->1, 1->0, 1->2, 2->1
+    pos = layout(g, "grid", shape=(1, 3))
+    values = np.array([0.5, 0.5, 1.0, 1.0])
+    lines = draw_graph(g, pos=pos, edge_color=values, edge_cmap="RdBu", edge_vmin=-2.0,
+                       edge_vmax=2.0).collections[0]
+    order = np.argsort([seg[:, 0].mean() for seg in lines.get_segments()])
+    np.testing.assert_allclose(lines.get_colors()[order], plt.get_cmap("RdBu")([0.625, 0.75]))
+
+
 def test_draw_graph_label_ink_contrasts_with_node():
     g = path_graph(2)
     ax = draw_graph(g, node_color="#F0E442")  # Okabe-Ito yellow
