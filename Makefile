@@ -13,12 +13,12 @@ PIP_VERSION := 26.3
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv book book-clean test test-fast bench lock clean
+.PHONY: help venv book book-clean book-twice test test-fast bench lock clean
 
 help:
 	@echo "make book        build the website into _build/html (incremental, cached execution)"
 	@echo "make book-clean  build the website from scratch (what CI does)"
-	@echo "make test        build the book from scratch, then run every test"
+	@echo "make test        build the book from scratch (twice, compared), then run every test"
 	@echo "make test-fast   run the tests that do not need the built book"
 	@echo "make bench       run the benchmarks and print ratio tables"
 	@echo "make lock        re-pin constraints.txt from the current .venv"
@@ -47,7 +47,17 @@ book-clean: venv
 
 test: venv
 	@$(BIN)/python scripts/build_book.py --clean
+	@$(MAKE) --no-print-directory book-twice
 	$(BIN)/python -m pytest -n 2 -q
+
+# Building twice gives the same site: a second clean build, elsewhere, must match _build/html
+# file for file (run by `make test` after its clean build).
+SECOND := _build/second
+book-twice: venv
+	@rm -rf $(SECOND) && mkdir -p $(SECOND)
+	@$(BIN)/python scripts/jb.py build . -W --keep-going -n --path-output $(SECOND) > $(SECOND)/build.log 2>&1 \
+		|| { tail -40 $(SECOND)/build.log; echo "second build failed (log: $(SECOND)/build.log)"; exit 1; }
+	$(BIN)/python scripts/compare_builds.py _build/html $(SECOND)/_build/html
 
 test-fast: venv
 	$(BIN)/python -m pytest -n 2 -q -m "not needs_book"
