@@ -57,7 +57,7 @@ from .generators import (
 from .graph import Graph, add_self_loops, from_networkx, remove_self_loops, to_networkx, to_undirected
 from .homophily import class_homophily, edge_homophily, mix_with_neighbours, node_homophily
 from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, spd_wl_colors, spd_wl_test
-from .layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
+from .layers import edge_conv, gat_conv, gcn_conv, gcn_norm, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
 from .molecules import ATOM_TYPES, BOND_TYPES, molecule_graph, parse_smiles, random_molecule, write_smiles
 from .scatter import scatter, segment_softmax
@@ -75,6 +75,7 @@ __all__ = [
     "segment_softmax",
     "propagate",
     "adjacency_matrix",
+    "gcn_norm",
     "gcn_conv",
     "sage_conv",
     "gin_conv",

@@ -19,7 +19,7 @@ from ._validate import check_choice, check_edge_index, check_features, check_int
 from .message_passing import adjacency_matrix
 from .scatter import aggregate_rows, scatter, segment_softmax
 
-__all__ = ["make_mlp", "gcn_conv", "sage_conv", "gin_conv", "gat_conv", "nn_conv", "edge_conv"]
+__all__ = ["make_mlp", "gcn_norm", "gcn_conv", "sage_conv", "gin_conv", "gat_conv", "nn_conv", "edge_conv"]
 
 _AGGRS = ("sum", "mean", "max")
 
@@ -105,6 +105,59 @@ def make_mlp(weights, biases=None):
     return mlp
 
 
+def gcn_norm(edge_index, num_nodes, edge_weight=None):
+    r"""The normalised adjacency :math:`\tilde A = \hat D^{-1/2} (A + I) \hat D^{-1/2}` of :func:`gcn_conv`.
+
+    It depends on the graph only, so a training loop can compute it once and
+    pass it to every :func:`mplib.nn.gcn_conv` call as ``adj`` (PyG's ``cached=True``);
+    :func:`gcn_conv` uses it too.
+    Self-loops and zero degrees are handled as in PyG's ``gcn_norm``.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E)
+    num_nodes : int
+    edge_weight : array_like, shape (E,), optional
+        Non-negative weight of each edge (default 1).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (N, N)
+        Row ``i`` holds the weights with which node ``i`` averages its neighbours and itself.
+
+    Raises
+    ------
+    ValueError
+        On a bad node id, or a negative or non-finite edge weight.
+
+    Examples
+    --------
+    >>> gcn_norm([[0, 1], [1, 0]], 2).toarray()
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    n = check_int(num_nodes, "num_nodes")
+    src, dst = check_edge_index(edge_index, n)
+    if edge_weight is None:
+        w = np.ones(src.shape[0])
+    else:
+        w = check_features(edge_weight, name="edge_weight", num_rows=src.shape[0], ndim=1)
+        if np.any(w < 0):
+            raise ValueError("`edge_weight` must be non-negative")
+    loop = src == dst
+    loop_w = np.ones(n, dtype=w.dtype)
+    loop_w[src[loop]] = w[loop]  # an existing self-loop keeps its weight
+    nodes = np.arange(n, dtype=np.int64)
+    src = np.concatenate([src[~loop], nodes])
+    dst = np.concatenate([dst[~loop], nodes])
+    w = np.concatenate([w[~loop], loop_w])
+    deg = np.bincount(dst, weights=w, minlength=n)
+    inv_sqrt = np.zeros(n)
+    np.divide(1.0, np.sqrt(deg), out=inv_sqrt, where=deg > 0)
+    norm = inv_sqrt[src] * w * inv_sqrt[dst]
+    return adjacency_matrix(np.stack([src, dst]), n, weight=norm)
+
+
 def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None):
     r"""Graph convolution of Kipf & Welling (PyG ``GCNConv``).
 
@@ -159,24 +212,7 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None):
     n = x.shape[0]
     weight = check_weight(weight, "weight", (x.shape[1], None))
     bias = _check_bias(bias, weight.shape[1])
-    if edge_weight is None:
-        w = np.ones(src.shape[0])
-    else:
-        w = check_features(edge_weight, name="edge_weight", num_rows=src.shape[0], ndim=1)
-        if np.any(w < 0):
-            raise ValueError("`edge_weight` must be non-negative")
-    loop = src == dst
-    loop_w = np.ones(n, dtype=w.dtype)
-    loop_w[src[loop]] = w[loop]  # an existing self-loop keeps its weight
-    nodes = np.arange(n, dtype=np.int64)
-    src = np.concatenate([src[~loop], nodes])
-    dst = np.concatenate([dst[~loop], nodes])
-    w = np.concatenate([w[~loop], loop_w])
-    deg = np.bincount(dst, weights=w, minlength=n)  # in-degree, as gcn_norm (flow source_to_target)
-    inv_sqrt = np.zeros(n)
-    np.divide(1.0, np.sqrt(deg), out=inv_sqrt, where=deg > 0)
-    norm = inv_sqrt[src] * w * inv_sqrt[dst]
-    out = adjacency_matrix(np.stack([src, dst]), n, weight=norm) @ (x @ weight)
+    out = gcn_norm(np.stack([src, dst]), n, edge_weight) @ (x @ weight)
     return out if bias is None else out + bias
 
 

@@ -35,8 +35,7 @@ import numpy as np
 from ._validate import check_choice, check_edge_index, check_features, check_int, check_real, check_weight
 from .autograd import _record, as_tensor, concat, einsum
 from .functional import _aggregate, dropout, leaky_relu, relu, scatter, segment_softmax
-from .message_passing import adjacency_matrix
-from .layers import _AGGRS
+from .layers import _AGGRS, gcn_norm
 from .scatter import REDUCTIONS
 
 __all__ = ["linear", "make_mlp", "propagate", "gcn_norm", "gcn_conv", "sage_conv", "gin_conv", "gat_conv",
@@ -158,59 +157,6 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
             raise ValueError(f"`message` must return one row per edge ({src.shape[0]}), got shape {messages.shape}")
         agg = as_tensor(aggregate(messages, dst, n)) if callable(aggregate) else scatter(messages, dst, n, aggregate)
     return agg if update is None else update(x, agg)
-
-
-def gcn_norm(edge_index, num_nodes, edge_weight=None):
-    r"""The normalised adjacency :math:`\tilde A = \hat D^{-1/2} (A + I) \hat D^{-1/2}` of :func:`gcn_conv`.
-
-    It depends on the graph only, so a training loop can compute it once and
-    pass it to every :func:`gcn_conv` call as ``adj`` (PyG's ``cached=True``).
-    Self-loops and zero degrees are handled as in :func:`mplib.layers.gcn_conv`.
-
-    Parameters
-    ----------
-    edge_index : array_like of int, shape (2, E)
-    num_nodes : int
-    edge_weight : array_like, shape (E,), optional
-        Non-negative weight of each edge (default 1).
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, shape (N, N)
-        Row ``i`` holds the weights with which node ``i`` averages its neighbours and itself.
-
-    Raises
-    ------
-    ValueError
-        On a bad node id, or a negative or non-finite edge weight.
-
-    Examples
-    --------
-    >>> gcn_norm([[0, 1], [1, 0]], 2).toarray()
-    array([[0.5, 0.5],
-           [0.5, 0.5]])
-    """
-    n = check_int(num_nodes, "num_nodes")
-    src, dst = check_edge_index(edge_index, n)
-    if edge_weight is None:
-        w = np.ones(src.shape[0])
-    else:
-        w = check_features(edge_weight, name="edge_weight", num_rows=src.shape[0], ndim=1)
-        if np.any(w < 0):
-            raise ValueError("`edge_weight` must be non-negative")
-    # Line for line as in mplib.layers.gcn_conv.
-    loop = src == dst
-    loop_w = np.ones(n, dtype=w.dtype)
-    loop_w[src[loop]] = w[loop]  # an existing self-loop keeps its weight
-    nodes = np.arange(n, dtype=np.int64)
-    src = np.concatenate([src[~loop], nodes])
-    dst = np.concatenate([dst[~loop], nodes])
-    w = np.concatenate([w[~loop], loop_w])
-    deg = np.bincount(dst, weights=w, minlength=n)
-    inv_sqrt = np.zeros(n)
-    np.divide(1.0, np.sqrt(deg), out=inv_sqrt, where=deg > 0)
-    norm = inv_sqrt[src] * w * inv_sqrt[dst]
-    return adjacency_matrix(np.stack([src, dst]), n, weight=norm)
 
 
 def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
