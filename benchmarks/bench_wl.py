@@ -7,11 +7,10 @@ three rounds (it starts from degrees, i.e. round 1) with string hashing in
 Python. Target: at least 10x faster. Before timing, the partition of the nodes
 after 3 rounds is checked against ``weisfeiler_lehman_subgraph_hashes``.
 
-Run alone with ``python benchmarks/bench_wl.py`` (prints a table), or through
-``benchmarks/run.py wl``.
+Run it through ``benchmarks/run.py wl`` (or ``make bench``), which times the cases and
+prints the table.
 """
 
-import time
 import warnings
 
 import networkx as nx
@@ -68,21 +67,3 @@ def cases():
         (f"wl_colors, {N // 1000}k nodes/{M // 1000}k edges, {ROUNDS} rounds",
          "nx.weisfeiler_lehman_graph_hash", lambda: _nx_hash(G), lambda: wl_colors(graph, ROUNDS), 10.0),
     ]
-
-
-def _best(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-if __name__ == "__main__":
-    print(f"{'case':48s} {'baseline':34s} {'base s':>8s} {'ours s':>8s} {'ratio':>7s} target")
-    for name, base_name, base_fn, ours_fn, target in cases():
-        t_base, t_ours = _best(base_fn, 2), _best(ours_fn, 5)
-        ratio = t_base / t_ours
-        print(f"{name:48s} {base_name:34s} {t_base:8.3f} {t_ours:8.3f} {ratio:7.1f} "
-              f">= {target:g} {'ok' if ratio >= target else 'MISSED'}")

@@ -33,6 +33,18 @@ def _check_bias(bias, width):
     return None if bias is None else check_weight(bias, "bias", (width,))
 
 
+def _check_edge_network(edge_attr, num_edges, edge_network):
+    """Return ``edge_attr`` as an (E, D) float array, checking the edge network is callable."""
+    edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
+    if edge_attr.ndim == 1:
+        edge_attr = edge_attr[:, None]
+    if edge_attr.ndim != 2:
+        raise ValueError(f"`edge_attr` must have shape (E, D) or (E,), got shape {edge_attr.shape}")
+    if not callable(edge_network):
+        raise TypeError(f"`edge_network` must be callable, got {type(edge_network).__name__}")
+    return edge_attr
+
+
 def _call(fn, name, inputs, rows):
     """Call a user-supplied network on ``inputs`` and check it returns ``rows`` rows."""
     if not callable(fn):
@@ -475,13 +487,7 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
     n, f_in = x.shape
     num_edges = src.shape[0]
     aggr = check_choice(aggr, "aggr", _AGGRS)
-    edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
-    if edge_attr.ndim == 1:
-        edge_attr = edge_attr[:, None]
-    if edge_attr.ndim != 2:
-        raise ValueError(f"`edge_attr` must have shape (E, D) or (E,), got shape {edge_attr.shape}")
-    if not callable(edge_network):
-        raise TypeError(f"`edge_network` must be callable, got {type(edge_network).__name__}")
+    edge_attr = _check_edge_network(edge_attr, num_edges, edge_network)
     theta = np.asarray(edge_network(edge_attr))
     if weight_root is not None:
         weight_root = check_weight(weight_root, "weight_root", (f_in, None))

@@ -35,7 +35,7 @@ import numpy as np
 from ._validate import check_choice, check_edge_index, check_features, check_int, check_real, check_weight
 from .autograd import _record, as_tensor, concat, einsum
 from .functional import _aggregate, dropout, leaky_relu, relu, scatter, segment_softmax
-from .layers import _AGGRS, gcn_norm
+from .layers import _AGGRS, _check_edge_network, gcn_norm
 from .scatter import REDUCTIONS
 
 __all__ = ["linear", "make_mlp", "propagate", "gcn_norm", "gcn_conv", "sage_conv", "gin_conv", "gat_conv",
@@ -310,13 +310,7 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
     n, f_in = x.shape
     num_edges = src.shape[0]
     aggr = check_choice(aggr, "aggr", _AGGRS)
-    edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
-    if edge_attr.ndim == 1:
-        edge_attr = edge_attr[:, None]
-    if edge_attr.ndim != 2:
-        raise ValueError(f"`edge_attr` must have shape (E, D) or (E,), got shape {edge_attr.shape}")
-    if not callable(edge_network):
-        raise TypeError(f"`edge_network` must be callable, got {type(edge_network).__name__}")
+    edge_attr = _check_edge_network(edge_attr, num_edges, edge_network)
     theta = as_tensor(edge_network(edge_attr))
     if weight_root is not None:
         weight_root = _weight(weight_root, "weight_root", (f_in, None))

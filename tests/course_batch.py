@@ -8,6 +8,11 @@ first time any worker asks for it, and hands the same directory to everyone afte
 import csv
 import fcntl
 import shutil
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def shared_batch(tmp_path_factory, name, build, done):
@@ -28,3 +33,22 @@ def export_rows(root, assignment):
     """The rows of ``grades/<assignment>.csv``, keyed by student id."""
     with open(root / "grades" / f"{assignment}.csv", newline="") as fh:
         return {row["student_id"]: row for row in csv.DictReader(fh)}
+
+
+def solution_lines(assignment):
+    """Distinctive lines (25+ characters) of the instructor's solutions, between the markers.
+
+    A leak check looks for any of them in a release or in feedback.
+    """
+    lines = set()
+    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            inside = False
+            for line in cell.source.split("\n"):
+                if "BEGIN SOLUTION" in line:
+                    inside = True
+                elif "END SOLUTION" in line:
+                    inside = False
+                elif inside and len(line.strip()) >= 25:
+                    lines.add(line.strip())
+    return lines

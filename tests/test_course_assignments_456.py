@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from course_batch import export_rows, shared_batch
+from course_batch import export_rows, shared_batch, solution_lines
 
 import mplib
 from course import checks, pipeline, synthetic
@@ -261,21 +261,6 @@ def _row(root, assignment, student):
     return export_rows(root, assignment)[student]
 
 
-def _solution_lines(assignment):
-    lines = set()
-    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
-        for cell in nbformat.read(str(path), as_version=4).cells:
-            inside = False
-            for line in cell.source.split("\n"):
-                if "BEGIN SOLUTION" in line:
-                    inside = True
-                elif "END SOLUTION" in line:
-                    inside = False
-                elif inside and len(line.strip()) >= 25:
-                    lines.add(line.strip())
-    return lines
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_matches_committed_exercises(batch456, assignment):
@@ -291,7 +276,7 @@ def test_release_matches_committed_exercises(batch456, assignment):
 def test_release_has_no_solution_or_hidden_tests(assignment):
     assert pipeline.find_leaks(ROOT / "exercises" / assignment) == []
     text = "".join(p.read_text() for p in (ROOT / "exercises" / assignment).glob("*.ipynb"))
-    assert [line for line in _solution_lines(assignment) if line in text] == []
+    assert [line for line in solution_lines(assignment) if line in text] == []
     assert text.count("raise NotImplementedError()") == len(TASKS[assignment[:2]])
 
 
@@ -326,4 +311,4 @@ def test_feedback_shows_no_hidden_tests_or_solutions(batch456, assignment):
     assert len(files) == 2
     assert pipeline.find_leaks(batch456 / "feedback") == []
     text = "".join(f.read_text() for f in files)
-    assert [line for line in _solution_lines(assignment) if line in text] == []
+    assert [line for line in solution_lines(assignment) if line in text] == []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course_batch import export_rows, shared_batch
+from course_batch import export_rows, shared_batch, solution_lines
 
 from course import pipeline, synthetic
 from course.__main__ import main
@@ -65,22 +65,6 @@ def _autograded(root, student, assignment):
     return nbformat.read(str(path), as_version=4)
 
 
-def _solution_lines(assignment):
-    """Distinctive lines of the instructor's solutions (between the markers)."""
-    lines = set()
-    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
-        for cell in nbformat.read(str(path), as_version=4).cells:
-            inside = False
-            for line in cell.source.split("\n"):
-                if "BEGIN SOLUTION" in line:
-                    inside = True
-                elif "END SOLUTION" in line:
-                    inside = False
-                elif inside and len(line.strip()) >= 25:
-                    lines.add(line.strip())
-    return lines
-
-
 def test_release_matches_committed_exercises(batch):
     for name in ASSIGNMENTS:
         fresh = sorted(p.relative_to(batch) for p in (batch / "exercises" / name).rglob("*") if p.is_file())
@@ -95,7 +79,7 @@ def test_release_matches_committed_exercises(batch):
 def test_release_has_no_solution_or_hidden_tests(assignment):
     assert pipeline.find_leaks(ROOT / "exercises" / assignment) == []
     text = "".join(p.read_text() for p in (ROOT / "exercises" / assignment).glob("*.ipynb"))
-    leaked = [line for line in _solution_lines(assignment) if line in text]
+    leaked = [line for line in solution_lines(assignment) if line in text]
     assert leaked == []
     assert "raise NotImplementedError()" in text
 
@@ -148,7 +132,7 @@ def test_feedback_shows_no_hidden_tests_or_solutions(batch, assignment):
     assert files
     assert pipeline.find_leaks(batch / "feedback") == []
     text = "".join(f.read_text() for f in (batch / "feedback" / "release" / assignment).glob("*.html"))
-    assert [line for line in _solution_lines(assignment) if line in text] == []
+    assert [line for line in solution_lines(assignment) if line in text] == []
     for f in files:
         html = f.read_text()
         assert "checks.py" not in html and "run(&#39;" not in html and "run('" not in html
