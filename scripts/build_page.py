@@ -1,11 +1,15 @@
 """Preview one or more pages: build them alone, as a tiny book, with warnings as errors.
 
-Usage: python scripts/build_page.py book/principles/01_conversation.md [more pages...]
+Usage: python scripts/build_page.py [--keep DIR] book/principles/01_conversation.md [more pages...]
 
 The pages are built in a temporary folder (``/tmp/mp_page_<name>``) with the
 project's ``_config.yml`` and bibliography, so authors can iterate on a page
 without touching ``_build`` (which ``make book`` owns). Prints the warnings and
 the path of the HTML.
+
+``--keep DIR`` also copies the executed pages and their glued values into
+``DIR/jupyter_execute/book/...``, where the book tests read them
+(``BOOK_BUILD=DIR pytest tests/test_book_physics.py``; ``--keep _build`` updates the main build).
 """
 
 import shutil
@@ -18,6 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(pages):
+    keep = None
+    if pages[:1] == ["--keep"]:
+        if len(pages) < 2:
+            print("error: --keep needs a folder", file=sys.stderr)
+            return 2
+        keep, pages = Path(pages[1]).resolve(), pages[2:]
     if not pages:
         print(__doc__)
         return 2
@@ -44,6 +54,13 @@ def main(pages):
         print(line)
     for report in sorted((work / "_build" / "html" / "reports").rglob("*.log")):
         print(f"--- {report} ---\n{report.read_text()[-4000:]}")
+    if keep is not None and proc.returncode == 0:
+        for page in pages:
+            for built in (work / "_build" / "jupyter_execute" / page.parent).glob(page.stem + ".*"):
+                target = keep / "jupyter_execute" / page.parent / built.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(built, target)
+        print(f"executed pages kept in {keep / 'jupyter_execute'}")
     status = "OK" if proc.returncode == 0 else "FAILED"
     print(f"{status} in {elapsed:.1f} s: {work / '_build' / 'html' / pages[0].with_suffix('.html')}")
     return proc.returncode
