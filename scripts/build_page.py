@@ -54,7 +54,9 @@ def main(pages):
         print(line)
     for report in sorted((work / "_build" / "html" / "reports").rglob("*.log")):
         print(f"--- {report} ---\n{report.read_text()[-4000:]}")
-    if keep is not None and proc.returncode == 0:
+    reports = work / "_build" / "html" / "reports"
+    executed = not (reports.exists() and any(reports.rglob("*.log")))
+    if keep is not None and executed:   # kept even if only a link to another page warned
         for page in pages:
             for built in (work / "_build" / "jupyter_execute" / page.parent).glob(page.stem + ".*"):
                 target = keep / "jupyter_execute" / page.parent / built.name
