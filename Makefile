@@ -28,6 +28,7 @@ help:
 SETUP_EXTRA :=
 -include web.mk
 -include course.mk
+-include services.mk
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
