@@ -13,7 +13,7 @@ PIP_VERSION := 26.3
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv book book-clean book-twice test test-fast bench lock clean
+.PHONY: help venv student wheel book book-clean book-twice test test-fast bench lock clean
 
 help:
 	@echo "make book        build the website into _build/html (incremental, cached execution)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test-fast   run the tests that do not need the built book"
 	@echo "make bench       run the benchmarks and print ratio tables"
 	@echo "make lock        re-pin constraints.txt from the current .venv"
+	@echo "make student     Python only (no npm, no browser): mplib, the self-check and JupyterLab in .venv"
+	@echo "make wheel       the student wheel dist/$(WHEEL_FILE) (pip install it; not pip install mplib)"
 
 # Extra set-up steps (npm packages, a browser) and the instructor's targets live in
 # their own files, included here.
@@ -35,18 +37,36 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==$(PIP_VERSION)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip uninstall --quiet --yes mplib 2>/dev/null || true  # the distribution's old name
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(STAMP) $(SETUP_EXTRA)
 
-book: venv
+# Students: the wheel of mplib and course (distribution `message-passing-mplib`; `pip install mplib`
+# is an unrelated project), built by any Python 3.11 with pip, no npm and no book tooling; the
+# practice page links it. `make student` is the Python part alone: the wheel and JupyterLab.
+WHEEL_FILE = $(shell $(PYTHON) scripts/build_wheel.py --name)
+
+wheel:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@$(PYTHON) scripts/build_wheel.py
+
+student: wheel
+	@if [ -f $(STAMP) ]; then echo ".venv is the full set-up already (mplib installed editable)"; else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --upgrade "pip==$(PIP_VERSION)" && \
+		$(BIN)/python -m pip install --quiet -c constraints.txt "dist/$(WHEEL_FILE)" jupyterlab; fi
+	@echo "open a notebook:  $(BIN)/jupyter lab exercises/01_aggregators/aggregators.ipynb"
+	@echo "self-check it:    $(BIN)/python -m course check exercises/01_aggregators/aggregators.ipynb"
+
+book: venv wheel
 	@$(BIN)/python scripts/build_book.py
 
-book-clean: venv
+book-clean: venv wheel
 	@$(BIN)/python scripts/build_book.py --clean
 
-test: venv
+test: venv wheel
 	@$(BIN)/python scripts/build_book.py --clean
 	@$(MAKE) --no-print-directory book-twice
 	$(BIN)/python -m pytest -n 2 -q
@@ -54,7 +74,7 @@ test: venv
 # Building twice gives the same site: a second clean build, elsewhere, must match _build/html
 # file for file (run by `make test` after its clean build).
 SECOND := _build/second
-book-twice: venv
+book-twice: venv wheel
 	@rm -rf $(SECOND) && mkdir -p $(SECOND)
 	@$(BIN)/python scripts/jb.py build . -W --keep-going -n --path-output $(SECOND) > $(SECOND)/build.log 2>&1 \
 		|| { tail -40 $(SECOND)/build.log; echo "second build failed (log: $(SECOND)/build.log)"; exit 1; }
