@@ -55,7 +55,7 @@ def main(pages):
     for report in sorted((work / "_build" / "html" / "reports").rglob("*.log")):
         print(f"--- {report} ---\n{report.read_text()[-4000:]}")
     reports = work / "_build" / "html" / "reports"
-    executed = not (reports.exists() and any(reports.rglob("*.log")))
+    executed = not (reports.exists() and any(reports.rglob("*.log"))) and "Executing notebook failed" not in out
     if keep is not None and executed:   # kept even if only a link to another page warned
         for page in pages:
             for built in (work / "_build" / "jupyter_execute" / page.parent).glob(page.stem + ".*"):

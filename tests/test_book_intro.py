@@ -9,11 +9,14 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pytest
 
 from mplib.generators import grid_graph, wl_pairs
 from mplib.graph import Graph, from_networkx, to_networkx
 from mplib.message_passing import propagate
 from mplib.wl import wl_test
+
+from book_values import page_values
 
 PAGE = Path(__file__).resolve().parent.parent / "book" / "intro.md"
 
@@ -106,3 +109,11 @@ def test_page_glues_its_numbers_instead_of_typing_them():
     prose = markdown(text.split("## A first round", 1)[1].split("## What the book covers", 1)[0])
     for typed in ("34", "78", "holds 5"):
         assert typed not in prose
+
+
+@pytest.mark.needs_book
+def test_glued_numbers():
+    v = page_values("intro")
+    assert v["intro_middle"] == 1.0 + 4.0            # the middle node hears both ends
+    G = nx.karate_club_graph()
+    assert (v["karate_nodes"], v["karate_edges"]) == (G.number_of_nodes(), G.number_of_edges())

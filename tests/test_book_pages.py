@@ -57,3 +57,30 @@ def test_code_lines_fit_in_88_columns(page):
 def test_executed_pages_are_myst_notebooks(page):
     head = page.read_text().split("---", 2)[1]
     assert "format_name: myst" in head and "kernelspec" in head
+
+
+def string_constants(path):
+    import ast
+
+    return {node.value for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+@pytest.mark.needs_book
+def test_every_glued_value_is_read_by_a_book_test():
+    """Every number a page glues is asserted by a test, which names it literally.
+
+    The tests read the values with ``book_values.page_values(page)[name]``; a name that no
+    ``tests/test_book_*.py`` spells out is a number the prose states that nothing checks.
+    """
+    from book_values import page_values
+
+    named = set().union(*(string_constants(p) for p in (ROOT / "tests").glob("test_book_*.py")))
+    unread = {}
+    for page in PAGES:
+        if "glue(" in page.read_text():
+            stem = str(page.relative_to(ROOT / "book").with_suffix(""))
+            missing = sorted(set(page_values(stem)) - named)
+            if missing:
+                unread[stem] = missing
+    assert not unread, f"glued values no test reads: {unread}"

@@ -1,5 +1,9 @@
-"""Claims of the Hands-On Practices pages (book/practice/*.md), recomputed with mplib, and the
-pages' links: every download is a released notebook, never a solution."""
+"""Claims of the Hands-On Practices pages (book/practice/*.md) and the pages' links: every
+download is a released notebook, never a solution.
+
+The numbers the pages glue are read from the executed pages (:func:`book_values.page_values`)
+and checked against the released notebooks and closed forms; the warm-up solutions' claims
+are checked with hand-computed values."""
 
 import re
 from pathlib import Path
@@ -15,9 +19,10 @@ from mplib.homophily import edge_homophily, node_homophily
 from mplib.hops import shortest_path_edges, spd_wl_test
 from mplib.layers import gat_conv, gcn_conv
 from mplib.message_passing import adjacency_matrix, propagate
-from mplib.scatter import scatter, segment_softmax
+from mplib import scatter, segment_softmax
 from mplib.wl import wl_history, wl_test
 
+from book_values import page_values
 from helpers import assert_invariant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,3 +271,43 @@ def test_gcn_messages_use_one_self_loop_and_symmetric_degrees():
     s = gcn_conv(np.eye(3), ei, np.eye(3))
     r = 6 ** -0.5
     np.testing.assert_allclose(s, [[1 / 2, r, 0], [r, 1 / 3, r], [0, r, 1 / 2]])
+
+
+# -- the numbers the pages glue ---------------------------------------------------------------
+
+
+def released_tasks(page):
+    """(tasks, points) of the notebook a page links, counted from nbgrader's cell metadata."""
+    import json
+
+    path = re.search(r'NOTEBOOK = Path\("\.\./\.\./([^"]+)"\)', page.read_text()).group(1)
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    tasks = sum(c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Task") for c in cells)
+    points = sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in cells
+                 if c["metadata"].get("nbgrader", {}).get("grade"))
+    return tasks, points
+
+
+@pytest.mark.needs_book
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_glued_task_count_and_points_match_the_released_notebook(page):
+    v = page_values(f"practice/{page.stem}")
+    assert (v["num-tasks"], v["total-points"]) == released_tasks(page)
+
+
+@pytest.mark.needs_book
+def test_glued_warm_up_numbers():
+    star = page_values("practice/01_aggregators")
+    assert (star["star-sum"], star["star-mean"], star["star-max"]) == (1 + 2 + 6, (1 + 2 + 6) / 3, 6)
+    assert page_values("practice/04_wl")["path8-rounds"] == (8 - 1) // 2   # one node inwards per round
+    tri = page_values("practice/05_diagnostics")
+    assert tri["tri-edge"] == pytest.approx(6 / 8) and tri["tri-node"] == pytest.approx((1 + 1 + 2 / 3 + 0) / 4)
+    import networkx as nx
+
+    def profiles(G, K):
+        return sorted(tuple(sorted(d for d in nx.single_source_shortest_path_length(G, u, cutoff=K).values()))
+                      for u in G)
+
+    c8, two_c4 = nx.cycle_graph(8), nx.disjoint_union(nx.cycle_graph(4), nx.cycle_graph(4))
+    first = next(K for K in range(1, 5) if profiles(c8, K) != profiles(two_c4, K))
+    assert page_values("practice/06_beyond_one_hop")["c8-first-k"] == first
