@@ -5,12 +5,18 @@
 #   tex-chtml bundle, its fonts, TeX extensions for \require/autoload, the menu and its
 #   accessibility add-ons) are staged into node_modules/.site/mathjax, which _config.yml lists in
 #   `html_extra_path`, so the site serves them at /mathjax/ and no page needs a CDN.
+# - The same `npm ci` installs Plotly.js (the "basic" partial bundle: scatter, bar, pie, with
+#   sliders, buttons and animation frames in its core; plotly.js-basic-dist-min in package.json),
+#   staged into node_modules/.site/plotly so the site serves it at /plotly/. The interactive
+#   figures of mplib/interactive.py load it once per page through _static/mp-interactive.js.
 # - Tests drive Debian's Chromium (/usr/bin/chromium) through the Python `playwright` package
 #   (requirements.txt); we never run `playwright install`.
 
 MATHJAX_SRC   := node_modules/mathjax/es5
 MATHJAX_SITE  := node_modules/.site/mathjax
 MATHJAX_STAMP := node_modules/.site-staged
+PLOTLY_SRC    := node_modules/plotly.js-basic-dist-min
+PLOTLY_SITE   := node_modules/.site/plotly
 CHROMIUM      := /usr/bin/chromium
 SUDO          := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
@@ -27,6 +33,8 @@ $(MATHJAX_STAMP): package.json package-lock.json web.mk
 	cp -R $(MATHJAX_SRC)/input/tex $(MATHJAX_SITE)/input/
 	cp -R $(MATHJAX_SRC)/output/chtml $(MATHJAX_SITE)/output/
 	cp -R $(MATHJAX_SRC)/ui $(MATHJAX_SRC)/a11y $(MATHJAX_SRC)/sre $(MATHJAX_SITE)/
+	mkdir -p $(PLOTLY_SITE)
+	cp $(PLOTLY_SRC)/plotly-basic.min.js $(PLOTLY_SRC)/LICENSE $(PLOTLY_SITE)/
 	touch $@
 
 $(CHROMIUM):
