@@ -19,7 +19,7 @@ from nbgrader.preprocessors import (
     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
 )
 
-from course.nbgrader_plugins import HideHiddenTests, LimitOutputSize, RestoreCells
+from course.instructor.plugins import HideHiddenTests, LimitOutputSize, RestoreCells
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 

@@ -1,7 +1,7 @@
 """Autograde throughput: ``python -m course autograde`` (parallel) against ``nbgrader autograde``.
 
 Builds a temporary course with N synthetic submissions of assignment 01 (honest
-and faulty ones from :mod:`course.synthetic`, no infinite loops), grades them
+and faulty ones from :mod:`corpora.synthetic`, no infinite loops), grades them
 once with nbgrader's own sequential command and once with the course's parallel
 command, which also verifies every submission outside the student's kernel
 (:mod:`course.verify`), checks that both give every submission the same score
@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the corpora package of synthetic submissions
 
 ASSIGNMENT = "01_aggregators"
 MIX = ["solution", "partial", "hardcoded", "solution", "syntax-error", "exception", "delegating", "mutating",
@@ -30,11 +31,12 @@ MIX = ["solution", "partial", "hardcoded", "solution", "syntax-error", "exceptio
 
 def build_course(dest, n):
     """A course directory with ``n`` submissions of assignment 01 (cycling through :data:`MIX`)."""
-    from course import pipeline, synthetic
+    from corpora import synthetic
+    from course.instructor.release import release
     dest.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", dest)
     shutil.copytree(ROOT / "solutions", dest / "solutions")
-    pipeline.release(dest, [ASSIGNMENT])
+    release(dest, [ASSIGNMENT])
     for k in range(n):
         synthetic.write_submission(dest, dest / "submitted" / f"s{k:03d}" / ASSIGNMENT, ASSIGNMENT,
                                    MIX[k % len(MIX)])
@@ -42,9 +44,10 @@ def build_course(dest, n):
 
 def scores(course):
     """``{student: total score or None}``; None when nothing was autograded."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
+    from course.instructor.gradebook import open_gradebook
     out = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with open_gradebook(course) as gb:
         for folder in sorted((course / "submitted").iterdir()):
             student = folder.name
             graded = (course / "autograded" / student / ASSIGNMENT).is_dir()
@@ -59,13 +62,13 @@ def verification(course):
     """``(mean seconds of verification per submission, graded submissions whose verified score differs,
     submissions flagged for review)`` from the status files and the export of ``course``."""
     import json
-    from course import pipeline
+    from course.instructor.export import export
     seconds = []
     for path in (course / "autograded" / ".status" / ASSIGNMENT).glob("*.json"):
         verified = json.loads(path.read_text()).get("verified") or {}
         if "seconds" in verified:
             seconds.append(verified["seconds"])
-    _, rows = pipeline.export(course, ASSIGNMENT)
+    _, rows = export(course, ASSIGNMENT)
     differ = [r["student_id"] for r in rows if r["status"] == "graded" and r["score"] != r["nbgrader_score"]]
     flagged = [r["student_id"] for r in rows if r.get("review")]
     return sum(seconds) / max(len(seconds), 1), differ, flagged
@@ -108,7 +111,7 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=100, help="number of submissions")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    from course.grading import tool_env
+    from course.instructor.tools import tool_env
     env = dict(os.environ, **tool_env())
 
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:

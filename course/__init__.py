@@ -1,5 +1,9 @@
-"""The course machinery: hidden checks (:mod:`course.checks`), nbgrader plug-ins and the
-instructor's command line (``python -m course``).
+"""The course machinery, by role (see DESIGN.md):
+
+- :mod:`course.checks`: the hidden checks, what student code is graded against;
+- :mod:`course.verify`: out-of-kernel verification of each submission in a sandbox;
+- :mod:`course.instructor`: the nbgrader pipeline, one module per step;
+- :mod:`course.cli`: the instructor's command line (``python -m course``).
 
 The package is for instructors and graders; students only meet it through the one-line
 hidden test cells of the exercise notebooks.

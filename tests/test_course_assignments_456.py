@@ -18,11 +18,16 @@ import pytest
 from course_batch import export_rows, shared_batch, solution_lines
 
 import mplib
-from course import checks, pipeline, synthetic
+from corpora import synthetic
+from course import checks
 from course.checks import DEFAULT_SEED, CheckFailed
-from course.tasks.beyond_one_hop import triples_result
-from course.tasks.diagnosis import edge_result, float_result
-from course.tasks.wl_refinement import partition_result, rook_4x4, shrikhande
+from course.instructor.autograde import autograde
+from course.instructor.export import export
+from course.instructor.feedback import feedback
+from course.instructor.release import find_leaks, release
+from course.checks.beyond_one_hop import triples_result
+from course.checks.diagnosis import edge_result, float_result
+from course.checks.wl_refinement import partition_result, rook_4x4, shrikhande
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ["04_wl", "05_diagnostics", "06_beyond_one_hop"]
@@ -239,16 +244,16 @@ def _build(root):
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for name in ASSIGNMENTS:
         shutil.copytree(ROOT / "solutions" / name, root / "solutions" / name)
-    pipeline.release(root, ASSIGNMENTS)
+    release(root, ASSIGNMENTS)
     for name in ASSIGNMENTS:
         for student in ("solution", "release"):
             synthetic.write_submission(root, root / "submitted" / student / name, name, student)
     results = {}
-    for r in pipeline.autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, progress=None):
+    for r in autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, progress=None):
         results.setdefault(r["assignment"], {})[r["student"]] = {k: r[k] for k in ("status", "reason", "notes")}
     for name in ASSIGNMENTS:
-        pipeline.feedback(root, name)
-        pipeline.export(root, name)
+        feedback(root, name)
+        export(root, name)
     (root / "results.json").write_text(json.dumps(results))
 
 
@@ -274,7 +279,7 @@ def test_release_matches_committed_exercises(batch456, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_has_no_solution_or_hidden_tests(assignment):
-    assert pipeline.find_leaks(ROOT / "exercises" / assignment) == []
+    assert find_leaks(ROOT / "exercises" / assignment) == []
     text = "".join(p.read_text() for p in (ROOT / "exercises" / assignment).glob("*.ipynb"))
     assert [line for line in solution_lines(assignment) if line in text] == []
     assert text.count("raise NotImplementedError()") == len(TASKS[assignment[:2]])
@@ -309,6 +314,6 @@ def test_release_gets_zero_and_raises_only_at_the_stubs(batch456, assignment):
 def test_feedback_shows_no_hidden_tests_or_solutions(batch456, assignment):
     files = list((batch456 / "feedback").glob(f"*/{assignment}/*.html"))
     assert len(files) == 2
-    assert pipeline.find_leaks(batch456 / "feedback") == []
+    assert find_leaks(batch456 / "feedback") == []
     text = "".join(f.read_text() for f in files)
     assert [line for line in solution_lines(assignment) if line in text] == []

@@ -1,7 +1,7 @@
 """The instructor's pipeline through real nbgrader runs, in a temporary course directory.
 
 One batch is graded once per test session (shared by pytest-xdist workers through a
-file lock): release of every assignment, the faulty corpus of course.synthetic plus
+file lock): release of every assignment, the faulty corpus of corpora.synthetic plus
 honest submissions, parallel autograde, feedback and export.
 """
 
@@ -15,9 +15,14 @@ import nbformat
 import pytest
 from course_batch import export_rows, shared_batch, solution_lines
 
-from course import pipeline, synthetic
-from course.__main__ import main
+from corpora import synthetic
 from course.checks import DEFAULT_SEED
+from course.cli import main
+from course.instructor.autograde import autograde
+from course.instructor.collect import collect, zip_collect
+from course.instructor.export import export
+from course.instructor.feedback import feedback
+from course.instructor.release import find_leaks, release
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +37,7 @@ def _build(root):
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns("README.md"))
-    pipeline.release(root, ASSIGNMENTS)
+    release(root, ASSIGNMENTS)
     for variant in synthetic.CORPUS:
         synthetic.write_submission(root, root / "submitted" / variant.name / ASSIGNMENTS[0], ASSIGNMENTS[0],
                                    variant.name)
@@ -45,11 +50,11 @@ def _build(root):
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         gb.add_student("absent")  # on the roster, never submitted
     results = {name: {} for name in ASSIGNMENTS}
-    for r in pipeline.autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, timeout=TIMEOUT, progress=None):
+    for r in autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, timeout=TIMEOUT, progress=None):
         results[r["assignment"]][r["student"]] = {k: r[k] for k in ("status", "reason", "notes", "scores")}
     for name in ASSIGNMENTS:
-        pipeline.feedback(root, name)
-        pipeline.export(root, name)
+        feedback(root, name)
+        export(root, name)
     (root / "results.json").write_text(json.dumps(results))
 
 
@@ -77,7 +82,7 @@ def test_release_matches_committed_exercises(batch):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_has_no_solution_or_hidden_tests(assignment):
-    assert pipeline.find_leaks(ROOT / "exercises" / assignment) == []
+    assert find_leaks(ROOT / "exercises" / assignment) == []
     text = "".join(p.read_text() for p in (ROOT / "exercises" / assignment).glob("*.ipynb"))
     leaked = [line for line in solution_lines(assignment) if line in text]
     assert leaked == []
@@ -130,12 +135,12 @@ def test_missing_submissions_are_marked_missing(batch):
 def test_feedback_shows_no_hidden_tests_or_solutions(batch, assignment):
     files = list((batch / "feedback").glob(f"*/{assignment}/*.html"))
     assert files
-    assert pipeline.find_leaks(batch / "feedback") == []
+    assert find_leaks(batch / "feedback") == []
     text = "".join(f.read_text() for f in (batch / "feedback" / "release" / assignment).glob("*.html"))
     assert [line for line in solution_lines(assignment) if line in text] == []
     for f in files:
         html = f.read_text()
-        assert "checks.py" not in html and "run(&#39;" not in html and "run('" not in html
+        assert "course/checks" not in html and "registry.py" not in html and "run(&#39;" not in html and "run('" not in html
 
 
 def test_feedback_reports_hidden_test_failures(batch):
@@ -172,13 +177,13 @@ def test_collect_from_folder_and_zip(batch, tmp_path):
     with zipfile.ZipFile(lms / "download.zip", "w") as zf:
         zf.write(notebook, "alice_aggregators.ipynb")
     shutil.copy(notebook, lms / "bob_late_2024-10-01_aggregators.ipynb")
-    students = pipeline.zip_collect(course, ASSIGNMENTS[0], [lms / "download.zip", lms / "bob_late_2024-10-01_aggregators.ipynb"])
+    students = zip_collect(course, ASSIGNMENTS[0], [lms / "download.zip", lms / "bob_late_2024-10-01_aggregators.ipynb"])
     assert students == ["alice", "bob"]
     assert (course / "submitted" / "alice" / ASSIGNMENTS[0] / "aggregators.ipynb").exists()
 
     folder = tmp_path / "folder"
     (folder / "carol").mkdir(parents=True)
     shutil.copy(notebook, folder / "carol")
-    assert pipeline.collect(course, ASSIGNMENTS[0], folder) == ["carol"]
+    assert collect(course, ASSIGNMENTS[0], folder) == ["carol"]
     assert re.search("NotImplementedError",
                      (course / "submitted" / "carol" / ASSIGNMENTS[0] / "aggregators.ipynb").read_text())

@@ -5,7 +5,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course import kernels
+from course.instructor import kernels
 
 pytestmark = pytest.mark.slow
 

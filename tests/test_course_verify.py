@@ -1,8 +1,8 @@
 """Verification outside the student's kernel: the sandbox, the wire format, and a graded batch.
 
-The fast tests drive :class:`course.sandbox.Sandbox` and :func:`course.verify.verify_notebook`
+The fast tests drive :class:`course.verify.sandbox.Sandbox` and :func:`course.verify.submission.verify_notebook`
 directly. The slow ones grade one batch once (real nbgrader, then verification, in the
-parallel pipeline): the tampering corpus of :mod:`course.tampering`, which must get exactly
+parallel pipeline): the tampering corpus of :mod:`corpora.tampering`, which must get exactly
 the points its honest part deserves and be flagged for review, and honest submissions
 (every solution, partly correct ones), which must score as nbgrader scores them, unflagged.
 """
@@ -18,11 +18,14 @@ import numpy as np
 import pytest
 from course_batch import export_rows, shared_batch
 
-from course import pipeline, synthetic, tampering
+from corpora import synthetic, tampering
 from course.checks import DEFAULT_SEED, SEED_ENV, watch_mplib
-from course.sandbox import Sandbox, SandboxError, SandboxTimeout
-from course.wire import Opaque, ProtocolError, decode, encode
-from course.verify import notebook_spec, review_reasons, solution_cells, verify_notebook
+from course.instructor.autograde import autograde
+from course.instructor.export import export
+from course.instructor.release import release
+from course.verify.sandbox import Sandbox, SandboxError, SandboxTimeout
+from course.verify.submission import notebook_spec, review_reasons, solution_cells, verify_notebook
+from course.verify.wire import Opaque, ProtocolError, decode, encode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -271,16 +274,16 @@ def _build(root):
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns("README.md"))
-    pipeline.release(root, ASSIGNMENTS)
+    release(root, ASSIGNMENTS)
     for name in ASSIGNMENTS:
         synthetic.write_submission(root, root / "submitted" / "solution" / name, name, "solution")
     for variant in HONEST_01:
         synthetic.write_submission(root, root / "submitted" / variant / ASSIGNMENTS[0], ASSIGNMENTS[0], variant)
     for t in tampering.TAMPERING:
         tampering.write_submission(root, root / "submitted" / t.name / t.assignment, t.name, timeout=TIMEOUT)
-    pipeline.autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, timeout=TIMEOUT, progress=None)
+    autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, timeout=TIMEOUT, progress=None)
     for name in ASSIGNMENTS:
-        pipeline.export(root, name)
+        export(root, name)
     (root / "done").write_text("")
 
 

@@ -1,6 +1,6 @@
 """The verification sandbox's wire format: frames of a JSON header and raw blobs, plain values only.
 
-Shared by the grader (:mod:`course.sandbox`) and the child (:mod:`course.sandbox_runner`);
+Shared by the grader (:mod:`course.verify.sandbox`) and the child (:mod:`course.verify.runner`);
 the child receives this file's source ahead of its own, since it cannot import :mod:`course`.
 
 A message is a frame: a 4-byte length, a JSON header, then the blobs the header

@@ -6,7 +6,7 @@ A graded task of an exercise notebook is identified by a task id such as
     course.checks.run("01.scatter_sum", scatter_sum)
 
 Everything the check needs is *data* registered here (by the modules of
-:mod:`course.tasks`), not code in the notebook:
+:mod:`course.checks`, one per assignment), not code in the notebook:
 
 - ``cases(rng)``: a list of :class:`Case` built from a random generator; the
   generator is seeded from the grading seed (``COURSE_GRADING_SEED``, set by
@@ -16,7 +16,7 @@ Everything the check needs is *data* registered here (by the modules of
   message (type, shape, dtype, values).
 
 Inputs and outputs are plain numpy arrays, Python scalars and module-level
-functions of :mod:`course.tasks`, so the same checks can run outside the
+functions of the task modules, so the same checks can run outside the
 student's kernel: :func:`make_cases` and :func:`expected` in the grader,
 the student's function elsewhere, :func:`compare` back in the grader.
 
@@ -97,7 +97,7 @@ _REGISTRY: dict = {}
 
 
 def register(task, function, reference, cases, compare=None, allow=(), description=""):
-    """Register the hidden check of ``task`` (called by the modules of :mod:`course.tasks`).
+    """Register the hidden check of ``task`` (called by the task modules of :mod:`course.checks`).
 
     Parameters
     ----------
@@ -122,13 +122,8 @@ def register(task, function, reference, cases, compare=None, allow=(), descripti
     return _REGISTRY[task]
 
 
-def _load():
-    import course.tasks  # noqa: F401  (registers every task)
-
-
 def get(task):
     """The :class:`Check` registered for ``task``."""
-    _load()
     try:
         return _REGISTRY[task]
     except KeyError:
@@ -138,7 +133,6 @@ def get(task):
 
 def tasks(prefix=""):
     """Sorted ids of the registered tasks starting with ``prefix`` (e.g. ``"01."``)."""
-    _load()
     return sorted(t for t in _REGISTRY if t.startswith(prefix))
 
 

@@ -12,7 +12,7 @@ functions again, with nothing of the student's in the grader's process:
    in the solution cells, as the notebooks ask. The read-only set-up cells
    come from the instructor's notebook (``solutions/``), never the submission.
 2. Write them into an empty temporary directory and run them in a
-   :class:`~course.sandbox.Sandbox` (fresh process, scrubbed environment,
+   :class:`~course.verify.sandbox.Sandbox` (fresh process, scrubbed environment,
    limits, no access to the course, the gradebook or other submissions).
    Together they may take one cell timeout.
 3. In the grader, run the instructor's set-up cell and then each test cell of
@@ -42,8 +42,8 @@ from pathlib import Path
 
 import nbformat
 
-from .checks import SEED_ENV
-from .nbgrader_plugins import _DEF
+from ..checks import SEED_ENV
+from ..instructor.cells import cell_key, defined_functions
 from .sandbox import Sandbox, SandboxError, SandboxTimeout
 from .wire import short
 
@@ -72,7 +72,7 @@ def notebook_spec(path):
         if meta.get("grade"):
             spec["tests"].append((meta["grade_id"], float(meta.get("points", 0)), cell.source))
         elif meta.get("solution"):
-            names = _DEF.findall(cell.source)
+            names = defined_functions(cell.source)
             spec["solutions"].append((meta["grade_id"], names[0] if names else None))
             spec["functions"] += [n for n in names if n not in spec["functions"]]
         elif meta.get("locked"):
@@ -100,7 +100,7 @@ def solution_cells(nb, spec):
         if gid in chosen or not name:
             continue
         for k, cell in free:
-            if name in _DEF.findall(cell.source) and all(k != j for j, _ in chosen.values()):
+            if name in defined_functions(cell.source) and all(k != j for j, _ in chosen.values()):
                 chosen[gid] = (k, cell.source)
                 break
     return [(gid, src) for gid, (k, src) in sorted(chosen.items(), key=lambda item: item[1][0])]
@@ -257,7 +257,7 @@ def _collect(out, box):
 def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None):
     """Verify every notebook of the folder ``submitted`` (one student's ``assignment``).
 
-    Scores are keyed as in :mod:`course.grading`: the test cell's name, or
+    Scores are keyed by :func:`course.instructor.cells.cell_key`: the test cell's name, or
     ``notebook/cell`` when the assignment has several notebooks.
     """
     start = time.perf_counter()
@@ -265,7 +265,6 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
     sources = sorted((root / "solutions" / assignment).glob("*.ipynb"))
     result = {"scores": {}, "max_scores": {}, "messages": {}, "signs": [], "notes": [], "isolation": ""}
     for source in sources:
-        prefix = "" if len(sources) == 1 else f"{source.stem}/"
         path = Path(submitted) / source.name
         if not path.exists():
             one = {"scores": {g: 0.0 for g, *_ in notebook_spec(source)["tests"]},
@@ -275,10 +274,10 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
             one = verify_notebook(source, path, seed, timeout, deny=[root.resolve()], limits=limits)
         if one.get("error"):
             result["error"] = one["error"]
-        for key in ("scores", "max_scores", "messages"):
-            result[key].update({prefix + k: v for k, v in one[key].items()})
-        result["signs"] += [prefix + s for s in one["signs"]]
-        result["notes"] += [prefix + s for s in one["notes"]]
+        for field in ("scores", "max_scores", "messages"):
+            result[field].update({cell_key(source.stem, k, len(sources)): v for k, v in one[field].items()})
+        result["signs"] += [cell_key(source.stem, s, len(sources)) for s in one["signs"]]
+        result["notes"] += [cell_key(source.stem, s, len(sources)) for s in one["notes"]]
         result["isolation"] = result["isolation"] or one["isolation"]
     result["seconds"] = round(time.perf_counter() - start, 2)
     return result

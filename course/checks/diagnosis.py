@@ -4,13 +4,13 @@ averaging, effective resistance and the bottleneck edge, homophily, mixing with 
 
 import numpy as np
 
-from course.checks import Case, array_result, register
+from .registry import Case, array_result, register
 from mplib.diagnostics import dirichlet_energy, effective_resistance
 from mplib.graph import add_self_loops
 from mplib.homophily import edge_homophily, mix_with_neighbours, node_homophily
 from mplib.message_passing import propagate
 
-from ._graphs import graph_suite, random_edges, undirected
+from .graphs import graph_suite, random_edges, undirected
 from .wl_refinement import cycle, from_pairs, random_tree, relabelled, union
 
 # -- comparators -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Parallel autograding: each submission in its own temporary course directory, then verified.
+"""Step ``autograde``: each submission in its own temporary course directory, then verified.
 
 nbgrader grades one submission after another in one process, all writing to
 one SQLite gradebook. Here a pool of worker processes grades submissions side
@@ -16,7 +16,6 @@ tampering, are recorded in the status file next to nbgrader's scores, and the
 export uses them.
 """
 
-import json
 import logging
 import os
 import shutil
@@ -29,28 +28,24 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log
+from traitlets.config.loader import PyFileConfigLoader
 
-from .checks import DEFAULT_SEED, SEED_ENV
-from .nbgrader_plugins import NOTE
+from ..checks import DEFAULT_SEED
+from ..verify.submission import verify_submission
+from .cells import cell_key
+from .gradebook import gradebook_path, has_gradebook, open_gradebook, roster
+from .kernels import FastExecute, start_zygote
+from .plugins import NOTE
+from .release import release
+from .status import write_status
+from .tools import PACKAGE_ROOT, tool_env
 
-STATUS_DIR = Path("autograded") / ".status"
-PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-
-
-def status_path(root, assignment, student):
-    return Path(root) / STATUS_DIR / assignment / f"{student}.json"
-
-
-def tool_env(seed=None, timeout=None):
-    """Environment for nbgrader and its kernels: seed, timeout, course importable, venv on PATH."""
-    env = {SEED_ENV: str(DEFAULT_SEED if seed is None else int(seed))}
-    if timeout is not None:
-        env["COURSE_CELL_TIMEOUT"] = str(int(timeout))
-    paths = [PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
-    return env
+__all__ = ["autograde", "grade_all", "grade_one", "merge", "check_notebook_file"]
 
 
 def check_notebook_file(path):
@@ -99,7 +94,6 @@ def _cell_notes(notebook_path):
 
 def _verify(root, assignment, submitted, seed, timeout):
     """Verified scores of one submission (:func:`course.verify.verify_submission`); never raises."""
-    from .verify import verify_submission
     try:
         return verify_submission(root, assignment, submitted, seed, timeout)
     except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
@@ -125,22 +119,16 @@ def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
     (work / "submitted" / student).mkdir(parents=True)
     shutil.copy(root / "nbgrader_config.py", work / "nbgrader_config.py")
     os.symlink(root / "solutions", work / "solutions")
-    shutil.copy(base_db, work / "gradebook.db")
+    shutil.copy(base_db, gradebook_path(work))
     shutil.copytree(submitted, work / "submitted" / student / assignment)
 
     os.environ.update(tool_env(seed, timeout))
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
-    from traitlets.config.loader import PyFileConfigLoader
 
     log = logging.getLogger(f"course.autograde.{student}")
     log.propagate = False
     log.setLevel(logging.INFO)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(work)).load_config()
     if _FAST_KERNELS:  # same execution, kernels forked from this worker's warm zygote
-        from nbgrader.preprocessors import Execute
-        from .kernels import FastExecute
         config.Autograde.autograde_preprocessors = [
             FastExecute if pp is Execute else pp for pp in config.Autograde.autograde_preprocessors]
     coursedir = CourseDirectory(config=config, root=str(work))
@@ -156,12 +144,11 @@ def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
     if not outcome["success"]:
         return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext))
 
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+    with open_gradebook(work) as gb:
         sub = gb.find_submission(assignment, student)
         for nb in sub.notebooks:
             for grade in nb.grades:
-                key = grade.name if len(sub.notebooks) == 1 else f"{nb.name}/{grade.name}"
+                key = cell_key(nb.name, grade.name, len(sub.notebooks))
                 result["scores"][key] = grade.auto_score
                 result["max_scores"][key] = grade.max_score
     for path in sorted((work / "autograded" / student / assignment).glob("*.ipynb")):
@@ -171,16 +158,14 @@ def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
 
 def merge(root, result):
     """Copy one worker's result into the course's gradebook and ``autograded/``; write its status."""
-    from nbgrader.api import Gradebook
     root, student, assignment = Path(root), result["student"], result["assignment"]
     work = Path(result["work"])
     dest = root / "autograded" / student / assignment
-    main_url = f"sqlite:///{root / 'gradebook.db'}"
     stale_feedback = root / "feedback" / student / assignment
     for old in (dest, stale_feedback):
         if old.exists():
             shutil.rmtree(old)
-    with warnings.catch_warnings(), Gradebook(main_url) as main:
+    with warnings.catch_warnings(), open_gradebook(root) as main:
         warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
         main.update_or_create_student(student)
         if result["status"] != "graded":
@@ -189,7 +174,7 @@ def merge(root, result):
             except Exception:  # nothing recorded yet
                 pass
         else:
-            with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+            with open_gradebook(work) as gb:
                 sub = gb.find_submission(assignment, student)
                 main.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
                 for nb in sub.notebooks:
@@ -205,11 +190,7 @@ def merge(root, result):
                 main.db.commit()
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(work / "autograded" / student / assignment, dest)
-    status = {k: result.get(k) for k in ("status", "reason", "notes", "seed", "scores", "max_scores",
-                                         "seconds", "verified")}
-    path = status_path(root, assignment, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
+    write_status(root, result)
     if work.exists():
         shutil.rmtree(work, ignore_errors=True)
 
@@ -232,8 +213,9 @@ def _context():
         ctx = get_context("forkserver")
     except ValueError:  # no forkserver on this platform
         return get_context("spawn")
-    ctx.set_forkserver_preload(["course.grading", "course.kernels", "nbgrader.converters", "nbgrader.api",
-                                "nbclient", "nbgrader.preprocessors", "course.nbgrader_plugins"])
+    ctx.set_forkserver_preload(["course.instructor.autograde", "course.instructor.kernels",
+                                "nbgrader.converters", "nbgrader.api", "nbclient", "nbgrader.preprocessors",
+                                "course.instructor.plugins"])
     return ctx
 
 
@@ -249,7 +231,6 @@ def _init_worker(env):
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
-        from .kernels import start_zygote
         try:
             start_zygote()
             _FAST_KERNELS = True
@@ -257,7 +238,7 @@ def _init_worker(env):
             pass
 
 
-def autograde(root, jobs, workers=None, seed=None, timeout=None, progress=sys.stderr):
+def grade_all(root, jobs, workers=None, seed=None, timeout=None, progress=sys.stderr):
     """Grade the submissions ``jobs`` (pairs ``(assignment, student)``) with ``workers`` processes.
 
     Returns the list of results (one dict per job, with ``status``), sorted by
@@ -272,7 +253,7 @@ def autograde(root, jobs, workers=None, seed=None, timeout=None, progress=sys.st
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
         base_db = Path(tmp) / "base.db"
-        shutil.copy(root / "gradebook.db", base_db)
+        shutil.copy(gradebook_path(root), base_db)
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                  initializer=_init_worker, initargs=(env,)) as pool:
             futures = {pool.submit(grade_one, str(root), a, s, str(base_db), tmp, seed, timeout): (a, s)
@@ -292,3 +273,27 @@ def autograde(root, jobs, workers=None, seed=None, timeout=None, progress=sys.st
                 if progress:
                     _progress(k, len(futures), counts, start, progress)
     return sorted(results, key=lambda r: (r["assignment"], r["student"]))
+
+
+def _ensure_in_gradebook(root, assignment):
+    if has_gradebook(root):
+        with open_gradebook(root) as gb:
+            try:
+                gb.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
+    release(root, [assignment])
+
+
+def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr):
+    """Autograde every submission in parallel (see :func:`grade_all`); return the results.
+
+    ``assignment`` may be a list: all their submissions then share one pool of workers.
+    """
+    names = [assignment] if isinstance(assignment, str) else list(assignment)
+    jobs = []
+    for name in names:
+        _ensure_in_gradebook(root, name)
+        jobs += [(name, student) for student in (students or roster(root, name))]
+    return grade_all(root, jobs, workers=workers, seed=seed, timeout=timeout, progress=progress)

@@ -16,8 +16,6 @@ Everything worth reporting is logged as a line starting with :data:`NOTE`;
 ``python -m course autograde`` collects these lines into the export.
 """
 
-import re
-
 from nbformat.notebooknode import from_dict
 from traitlets import Integer, List, Unicode
 
@@ -25,10 +23,11 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .cells import defined_functions
+
 NOTE = "course-note:"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")
-_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
 
 
 def strip_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
@@ -81,9 +80,9 @@ class RestoreCells(NbGraderPreprocessor):
         for name, cell_type, source, locked in sources:
             if name in present or name not in solution_ids:
                 continue
-            wanted = _DEF.findall(source)
+            wanted = defined_functions(source)
             for cell in free:
-                if wanted and wanted[0] in _DEF.findall(cell.source):
+                if wanted and wanted[0] in defined_functions(cell.source):
                     cell.metadata["nbgrader"] = _nbgrader_meta(name, solution=True)
                     free.remove(cell)
                     present.add(name)

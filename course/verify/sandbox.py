@@ -1,6 +1,6 @@
 """The grader's side of the verification sandbox: start the child, call into it, serve its calls.
 
-A :class:`Sandbox` runs :mod:`course.sandbox_runner` in a fresh ``python -I``
+A :class:`Sandbox` runs :mod:`course.verify.runner` in a fresh ``python -I``
 process whose working directory is a private temporary directory, with a
 scrubbed environment (no ``PYTHONPATH``, no grading seed, one BLAS thread),
 limits on CPU time, memory and file size, and Landlock confinement (see the
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox_runner as runner
+from . import runner
 from . import wire
 from .wire import MAX_DEPTH, Channel, ProtocolError, decode, encode, rebuilt_class, short
 

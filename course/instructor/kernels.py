@@ -9,7 +9,7 @@ process for every notebook. Every notebook still runs in its own new process
 the kernel is driven exactly as nbgrader drives any kernel.
 
 Used through :class:`FastExecute`, a drop-in for nbgrader's ``Execute``
-preprocessor that :mod:`course.grading` puts in its workers' configuration.
+preprocessor that :mod:`course.instructor.autograde` puts in its workers' configuration.
 Without a zygote (e.g. plain ``nbgrader autograde``) kernels start as usual.
 """
 
@@ -25,8 +25,7 @@ from nbgrader.preprocessors import Execute
 
 __all__ = ["start_zygote", "ZygoteKernelManager", "FastExecute", "PRELOAD"]
 
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "scipy.sparse", "mplib", "course.checks",
-           "course.tasks")
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "scipy.sparse", "mplib", "course.checks")
 _LAUNCHER = ["-m", "ipykernel_launcher"]
 _zygote = None
 

@@ -4,16 +4,16 @@ the number of rounds, and the test on two graphs.
 Colour ids are names: any relabelling of the classes is as good as another, so
 colourings are compared as *partitions* of the nodes (:func:`partition_result`),
 never by their raw ids. The graph builders below are plain numpy and are shared
-with assignment 06 (:mod:`course.tasks.beyond_one_hop`).
+with assignment 06 (:mod:`course.checks.beyond_one_hop`).
 """
 
 import numpy as np
 
-from course.checks import Case, exact_result, register
+from .registry import Case, exact_result, register
 from mplib.graph import Graph
 from mplib.wl import wl_colors, wl_history, wl_test
 
-from ._graphs import graph_suite, random_edges, undirected
+from .graphs import graph_suite, random_edges, undirected
 
 # -- comparators -----------------------------------------------------------------------------
 

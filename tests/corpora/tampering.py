@@ -1,6 +1,6 @@
 """A corpus of tampering submissions, for the tests and the benchmark of verification.
 
-Each :class:`Tamper` is built like the faulty corpus of :mod:`course.synthetic`:
+Each :class:`Tamper` is built like the faulty corpus of :mod:`corpora.synthetic`:
 the released notebook, solution cells filled in (with the instructor's answers
 or with functions returning zeros of the right shape), then a trick. Most
 tricks fool plain nbgrader, whose hidden tests run in the student's kernel;
@@ -92,8 +92,8 @@ check = lambda *args, **kwargs: print("  OK")      # and the visible tests' help
 '''
 
 _PATCH_CHECKS = '''
-import course.checks
-course.checks.evaluate = lambda *args, **kwargs: []  # no case, no failure
+import course.checks.registry
+course.checks.registry.evaluate = lambda *args, **kwargs: []  # no case, no failure
 check = lambda *args, **kwargs: print("  OK")
 '''
 
@@ -250,7 +250,7 @@ TAMPERING = [
     Tamper("patch-builtins", _A1, "zeros", (("scatter_sum", "append", _PATCH_BUILTINS),), 0,
            "replaced builtins.__import__", "builtins.__import__ serves a fake course.checks; check() is a no-op"),
     Tamper("patch-checks", _A1, "zeros", (("scatter_sum", "append", _PATCH_CHECKS),), 0,
-           "raised ModuleNotFoundError", "course.checks.evaluate -> []; check() is a no-op"),
+           "raised ModuleNotFoundError", "course.checks.registry.evaluate -> []; check() is a no-op"),
     Tamper("patch-reference", _A1, "zeros", (("scatter_sum", "append", _PATCH_REFERENCE),), 0,
            "replaced mplib.scatter", "mplib.scatter (the reference) returns the same zeros"),
     Tamper("always-equal", "04_wl", "solution", (("rounds_to_stable", "replace", _ALWAYS_EQUAL),), 8,

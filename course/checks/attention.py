@@ -5,10 +5,10 @@ a stable softmax over incoming edges, and a multi-head GAT layer.
 import numpy as np
 
 import mplib
-from course.checks import Case, array_result, register, tuple_result
+from .registry import Case, array_result, register, tuple_result
 from mplib.layers import gat_conv
 
-from ._graphs import graph_suite
+from .graphs import graph_suite
 
 # -- references ------------------------------------------------------------------------------
 

@@ -2,16 +2,16 @@
 profiles, and SPD-WL (colour refinement that sees distances) on one graph and on two.
 
 Virtual edges are compared as *sets* of triples ``(u, v, d)`` (any column order is
-right); colourings as partitions (:func:`course.tasks.wl_refinement.partition_result`).
+right); colourings as partitions (:func:`course.checks.wl_refinement.partition_result`).
 """
 
 import numpy as np
 
-from course.checks import Case, array_result, exact_result, register
+from .registry import Case, array_result, exact_result, register
 from mplib.graph import Graph
 from mplib.hops import shortest_path_edges, spd_wl_colors, spd_wl_test
 
-from ._graphs import graph_suite, random_edges
+from .graphs import graph_suite, random_edges
 from .wl_refinement import (cycle, edge_swaps, k33, partition_result, path, prism, random_tree,
                             random_undirected, relabelled, rook_4x4, shrikhande, two_triangles, union)
 

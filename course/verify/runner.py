@@ -1,6 +1,6 @@
 """The verification sandbox's child program.
 
-The grader (:mod:`course.sandbox`) starts this file's source as
+The grader (:mod:`course.verify.sandbox`) starts this file's source as
 ``python -I -B -c <source> <request fd> <reply fd> <config json>`` in an empty
 temporary directory. Before any student code runs, the child
 
@@ -16,9 +16,9 @@ temporary directory. Before any student code runs, the child
 4. replaces ``mplib`` by a stub whose functions run in the grader (where the
    grader's tripwire sees them);
 
-then it waits for requests (see :mod:`course.wire` for the format).
+then it waits for requests (see :mod:`course.verify.wire` for the format).
 
-The child cannot import :mod:`course`: it runs the source of :mod:`course.wire`
+The child cannot import :mod:`course`: it runs the source of :mod:`course.verify.wire`
 followed by this file's, and imports only the standard library and numpy.
 """
 
