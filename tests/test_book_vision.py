@@ -6,6 +6,7 @@ and the equalities the page demonstrates (up to rounding).
 """
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from book_values import page_values
@@ -33,7 +34,21 @@ def test_convolution_is_message_passing(v):
     assert (v["shift-rows"], v["shift-cols"]) == (2, 3)
 
 
+def sobel_energy(image, kernel):
+    """Sum of squares of the 'same'-size cross-correlation, zero padding, by shifted slices."""
+    n = image.shape[0]
+    padded = np.pad(image, 1)
+    out = sum(kernel[a, b] * padded[a:a + n, b:b + n] for a in range(3) for b in range(3))
+    return float((out**2).sum())
+
+
 def test_sobel_sees_the_vertical_bar(v):
+    bar = v["bar"]
+    vertical = np.zeros((bar["size"], bar["size"]))
+    vertical[slice(*bar["rows"]), slice(*bar["cols"])] = 1.0
+    kernel = np.array(bar["sobel"])
+    assert v["sobel-vertical"] == sobel_energy(vertical, kernel)
+    assert v["sobel-horizontal"] == sobel_energy(vertical.T, kernel)
     assert v["sobel-ratio"] == pytest.approx(v["sobel-vertical"] / v["sobel-horizontal"])
     assert v["sobel-ratio"] > 5
 
