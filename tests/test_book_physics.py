@@ -39,6 +39,24 @@ def test_bp_is_exact_on_the_tree_and_stops_after_the_diameter(v):
     assert v["tree_mf_error"] > 0.3                            # mean field visibly off
 
 
+def enumerate_magnetisations(edges, J, h):
+    """<s_i> by summing over all 2^N states, written here with numpy (the oracle)."""
+    n = len(h)
+    states = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
+    u, w = np.array(edges).T
+    log_weight = (states[:, u] * states[:, w]) @ np.array(J) + states @ np.array(h)
+    p = np.exp(log_weight - log_weight.max())
+    return p @ states / p.sum()
+
+
+def test_tree_magnetisations_against_enumeration(v):
+    tree = v["tree_instance"]
+    assert nx.is_tree(nx.Graph(tree["edges"])) and len(tree["h"]) == v["tree_nodes"]
+    exact = enumerate_magnetisations(tree["edges"], tree["J"], tree["h"])
+    assert np.abs(np.array(tree["bp"]) - exact).max() < 1e-10
+    assert np.abs(np.array(tree["mf"]) - exact).max() == pytest.approx(v["tree_mf_error"], abs=1e-9)
+
+
 def test_grid_size_and_shortest_cycle(v):
     assert v["grid_spins"] == v["grid_rows"] * v["grid_cols"]
     assert v["grid_states"] == 2 ** v["grid_spins"]
