@@ -374,7 +374,8 @@ def graph_traces(graph, pos, node_color=None, *, subplot=1, labels=True, hover=N
                  edge_color=INK, edge_width=1.5, colorbar=None, name="nodes"):
     """Two Plotly traces drawing ``graph`` at ``pos``: its edges (one line trace) and its nodes.
 
-    ``node_color``: numbers through ``colorscale`` (``cmin``/``cmax`` fix the scale), integers
+    ``node_color``: numbers through the Plotly ``colorscale`` (``cmin``/``cmax`` fix the scale;
+    ``"RdBu"`` is reversed to match matplotlib's: red low, blue high), integers
     with ``categories`` through the book's Okabe–Ito palette, or colour strings.
     ``hover[k]`` is the tooltip of node ``k``; ``labels`` writes node ids (or given texts);
     ``colorbar`` is a title, or a dict of Plotly colour-bar settings (e.g. its ``x``).
@@ -405,7 +406,9 @@ def graph_traces(graph, pos, node_color=None, *, subplot=1, labels=True, hover=N
             marker["color"] = [f"rgba({r * 255:.0f},{g * 255:.0f},{b * 255:.0f},{a:g})"
                                for r, g, b, a in rgba]
         elif values.dtype.kind == "f":
-            marker.update(color=values, colorscale=colorscale, showscale=colorbar is not None)
+            # Plotly's RdBu runs blue to red, matplotlib's red to blue: follow matplotlib
+            marker.update(color=values, colorscale=colorscale, showscale=colorbar is not None,
+                          reversescale=colorscale == "RdBu")
             if cmin is not None:
                 marker.update(cmin=float(cmin), cmax=float(cmax))
             if colorbar is not None:
