@@ -84,3 +84,44 @@ def test_every_glued_value_is_read_by_a_book_test():
             if missing:
                 unread[stem] = missing
     assert not unread, f"glued values no test reads: {unread}"
+
+
+# -- the loader the book tests share (tests/book_values.py) -----------------------------------
+
+
+def test_page_values_without_a_build_says_to_run_make_book(tmp_path, monkeypatch):
+    import book_values
+
+    monkeypatch.setenv("BOOK_BUILD", str(tmp_path))
+    book_values.page_values.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError, match="run `make book` first"):
+            book_values.page_values("principles/02_local_talk")
+        with pytest.raises(FileNotFoundError, match="not a page of the book"):
+            book_values.page_values("principles/no_such_page")
+    finally:
+        book_values.page_values.cache_clear()
+
+
+def test_page_values_reads_glued_literals_and_numpy_reprs(tmp_path, monkeypatch):
+    import json
+
+    import book_values
+
+    store = tmp_path / "jupyter_execute" / "book" / "intro.glue.json"
+    store.parent.mkdir(parents=True)
+    texts = {"n": "34", "x": "np.float64(0.25)", "a": "array([1., 2.])", "d": "{'edges': [(0, 1)]}",
+             "s": "'yes'"}
+    store.write_text(json.dumps({k: {"data": {"text/plain": t}} for k, t in texts.items()}))
+    monkeypatch.setenv("BOOK_BUILD", str(tmp_path))
+    book_values.page_values.cache_clear()
+    try:
+        v = book_values.page_values("intro")
+        assert v["n"] == 34 and v["x"] == 0.25 and v["s"] == "yes" and v["d"] == {"edges": [(0, 1)]}
+        assert v["a"].tolist() == [1.0, 2.0]
+        with pytest.raises(KeyError, match="glues no value named 'missing'"):
+            v["missing"]
+        with pytest.raises(ValueError, match="glue `array.tolist\\(\\)`"):
+            book_values.parse_value("array([0., 0., ..., 0.])")
+    finally:
+        book_values.page_values.cache_clear()
