@@ -420,7 +420,7 @@ def graph_traces(graph, pos, node_color=None, *, subplot=1, labels=True, hover=N
         labels = [str(k) for k in range(n)]
     nodes = dict(type="scatter", mode="markers+text" if labels else "markers",
                  x=pos[:, 0], y=pos[:, 1], xaxis=xa, yaxis=ya, marker=marker, name=name,
-                 text=list(labels) if labels else None, textposition="top right",
+                 text=list(labels) if labels else None, textposition="top center",
                  textfont=dict(size=11, color=INK))
     if hover is not None:
         nodes.update(hovertext=list(hover), hoverinfo="text")
