@@ -49,7 +49,7 @@ import numpy as np
 from .plotting import INK, categorical_colors
 
 __all__ = ["Control", "slider", "choice", "InteractiveFigure", "graph_traces", "subplot_layout",
-           "axis_names"]
+           "axis_names", "css_colors"]
 
 _NAME = re.compile(r"[a-z][a-z0-9-]*\Z")
 _CONTROL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
@@ -369,6 +369,16 @@ def subplot_layout(kinds, widths=None, titles=None, height=380, gap=0.1, **axes)
     return out
 
 
+def css_colors(values, categories=None):
+    """The book's category colours (:func:`mplib.plotting.categorical_colors`) as CSS strings.
+
+    >>> css_colors([1, 0])
+    ['rgba(230,159,0,1)', 'rgba(0,114,178,1)']
+    """
+    return [f"rgba({r * 255:.0f},{g * 255:.0f},{b * 255:.0f},{a:g})"
+            for r, g, b, a in categorical_colors(values, categories)]
+
+
 def graph_traces(graph, pos, node_color=None, *, subplot=1, labels=True, hover=None,
                  colorscale="Viridis", cmin=None, cmax=None, categories=None, size=18,
                  edge_color=INK, edge_width=1.5, colorbar=None, name="nodes"):
@@ -402,9 +412,7 @@ def graph_traces(graph, pos, node_color=None, *, subplot=1, labels=True, hover=N
     else:
         values = np.asarray(node_color)
         if values.dtype.kind in "iu" or categories is not None:
-            rgba = categorical_colors(values, categories)
-            marker["color"] = [f"rgba({r * 255:.0f},{g * 255:.0f},{b * 255:.0f},{a:g})"
-                               for r, g, b, a in rgba]
+            marker["color"] = css_colors(values, categories)
         elif values.dtype.kind == "f":
             # Plotly's RdBu runs blue to red, matplotlib's red to blue: follow matplotlib
             marker.update(color=values, colorscale=colorscale, showscale=colorbar is not None,
