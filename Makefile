@@ -13,7 +13,7 @@ PIP_VERSION := 26.3
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv student wheel book book-clean book-twice test test-fast bench lock clean
+.PHONY: help venv student wheel book book-clean book-twice test test-fast bench reproduce lock clean
 
 help:
 	@echo "make book        build the website into _build/html (incremental, cached execution)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test        build the book from scratch (twice, compared), then run every test"
 	@echo "make test-fast   run the tests that do not need the built book"
 	@echo "make bench       run the benchmarks and print ratio tables"
+	@echo "make reproduce   the papers' numbers on Cora, CiteSeer, WebKB, FreeSolv (QUICK=1: few seeds)"
 	@echo "make lock        re-pin constraints.txt from the current .venv"
 	@echo "make student     Python only (no npm, no browser): mplib, the self-check and JupyterLab in .venv"
 	@echo "make wheel       the student wheel dist/$(WHEEL_FILE) (pip install it; not pip install mplib)"
@@ -85,6 +86,11 @@ test-fast: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+# GCN, GAT, MLP/GCN/GraphSAGE and a molecule model trained with mplib, against the papers' tables;
+# writes _build/reproduce.json (about 30 minutes on 2 cores; QUICK=1 for a smoke run of a few minutes).
+reproduce: venv
+	$(BIN)/python benchmarks/reproduce.py $(if $(QUICK),--quick)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions of every package the project installs (pip freeze of a working .venv).\n# Regenerate with `make lock` after changing requirements.txt.' > constraints.txt
