@@ -2,10 +2,12 @@
 
     python -m course release   [ASSIGNMENT ...]
     python -m course collect    ASSIGNMENT [--from DIR]
-    python -m course zip-collect ASSIGNMENT FILE_OR_DIR ...
+    python -m course zip-collect ASSIGNMENT ARCHIVE ... [--lms canvas|moodle|generic]
+    python -m course roster     FILE --lms canvas|moodle|plain [--assignment ASSIGNMENT]
     python -m course autograde  ASSIGNMENT [--workers N] [--seed S] [--timeout T] [--student ID ...]
     python -m course feedback   ASSIGNMENT
     python -m course export     ASSIGNMENT [-o grades/ASSIGNMENT.csv]
+    python -m course export     --all [--lms canvas|moodle] [--unscored blank|zero] [-o PATH]
 
 Every step runs in the course root (``--root``, default: the directory holding
 ``nbgrader_config.py``, searched upwards from the current directory).
@@ -18,10 +20,12 @@ from pathlib import Path
 
 from .checks import SEED_ENV
 from .instructor.autograde import autograde
+from .instructor import lms
 from .instructor.collect import collect, zip_collect
-from .instructor.export import export
+from .instructor.export import UNSCORED, export, export_all
 from .instructor.feedback import feedback
 from .instructor.release import release
+from .instructor.roster import FORMATS, RosterError, import_roster
 from .instructor.tools import PipelineError
 from .verify.submission import review_reasons
 
@@ -38,14 +42,40 @@ def run_release(root, args):
     print(f"released {', '.join(names)} into {root / 'exercises'}")
 
 
+def _print_collected(result):
+    """The collect report, one line per file, then the counts (python -m course collect/zip-collect)."""
+    for r in result.rows:
+        who = f" -> {r['student']}" + (f" ({r['name']})" if r["name"] else "") if r["student"] else ""
+        detail = f": {r['detail']}" if r["detail"] else ""
+        print(f"  {r['action']:<10} {r['archive']}/{r['file']}{who}{detail}")
+    for line in result.summary():
+        print(line)
+
+
 def run_collect(root, args):
-    students = collect(root, args.assignment, args.source)
-    print(f"collected {len(students)} submissions into {root / 'submitted'}")
+    result = collect(root, args.assignment, args.source)
+    if isinstance(result, list):  # nbgrader's exchange
+        print(f"collected {len(result)} students into {root / 'submitted'}")
+    else:
+        _print_collected(result)
 
 
 def run_zip_collect(root, args):
-    students = zip_collect(root, args.assignment, args.archives)
-    print(f"collected {len(students)} submissions into {root / 'submitted'}")
+    try:
+        result = zip_collect(root, args.assignment, args.archives, lms=args.lms)
+    except lms.ArchiveError as err:
+        raise PipelineError(f"cannot read the download: {err}") from err
+    _print_collected(result)
+
+
+def run_roster(root, args):
+    try:
+        students, skipped = import_roster(root, args.file, args.lms, args.assignment)
+    except RosterError as err:
+        raise PipelineError(str(err)) from err
+    print(f"roster: {len(students)} students from {args.file} ({args.lms}) in the gradebook")
+    for who, why in skipped:
+        print(f"  skipped {who}: {why}")
 
 
 def run_autograde(root, args):
@@ -77,8 +107,19 @@ def run_feedback(root, args):
 
 
 def run_export(root, args):
-    path, rows = export(root, args.assignment, args.output)
-    print(f"wrote {len(rows)} rows to {path}")
+    if args.all == bool(args.assignment):
+        raise PipelineError("name one assignment, or give --all for the course sheet (not both)")
+    if not args.all:
+        if args.lms or args.unscored:
+            raise PipelineError("--lms and --unscored go with --all (the LMS import sheet)")
+        path, rows = export(root, args.assignment, args.output)
+        print(f"wrote {len(rows)} rows to {path}")
+        return
+    paths, lines = export_all(root, args.lms or "plain", args.output, args.unscored or "blank")
+    for line in lines:
+        print(line)
+    for path in paths:
+        print(f"wrote {path}")
 
 
 def parser():
@@ -96,10 +137,20 @@ def parser():
     p.add_argument("--from", dest="source", type=Path,
                    help="folder with one subfolder per student (default: nbgrader's exchange)")
     p.set_defaults(run=run_collect)
-    p = sub.add_parser("zip-collect", help="collect an LMS download (nbgrader zip_collect)")
+    p = sub.add_parser("zip-collect", help="collect an LMS download (zips, folders or notebooks)")
     p.add_argument("assignment")
     p.add_argument("archives", nargs="+", type=Path)
+    p.add_argument("--lms", choices=lms.LAYOUTS, default="generic",
+                   help="who made the download: canvas (student id = Canvas user id), moodle (participant "
+                        "id) or generic (named_regexp of nbgrader_config.py; the default)")
     p.set_defaults(run=run_zip_collect)
+    p = sub.add_parser("roster", help="the class list from the LMS's export, into the gradebook")
+    p.add_argument("file", type=Path, help="Canvas gradebook CSV, Moodle grading worksheet or plain CSV")
+    p.add_argument("--lms", choices=FORMATS, required=True,
+                   help="canvas (gradebook export), moodle (grading worksheet) or plain "
+                        "(id,first_name,last_name,email)")
+    p.add_argument("--assignment", help="the assignment a Moodle grading worksheet belongs to")
+    p.set_defaults(run=run_roster)
     p = sub.add_parser("autograde", help="grade every submission in parallel")
     p.add_argument("assignment")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
@@ -111,9 +162,17 @@ def parser():
     p = sub.add_parser("feedback", help="HTML feedback into feedback/ (no hidden tests shown)")
     p.add_argument("assignment")
     p.set_defaults(run=run_feedback)
-    p = sub.add_parser("export", help="CSV of per-task scores and a status per student")
-    p.add_argument("assignment")
-    p.add_argument("-o", "--output", type=Path, help="CSV path (default: grades/<assignment>.csv)")
+    p = sub.add_parser("export", help="CSV of per-task scores and a status per student, or the LMS sheet")
+    p.add_argument("assignment", nargs="?")
+    p.add_argument("--all", action="store_true",
+                   help="every graded assignment in one course sheet (with --lms: the LMS's import format)")
+    p.add_argument("--lms", choices=["canvas", "moodle"],
+                   help="with --all: Canvas gradebook import CSV, or Moodle grading worksheets")
+    p.add_argument("--unscored", choices=UNSCORED,
+                   help="with --all: what failed and missing submissions get (default blank; named either way)")
+    p.add_argument("-o", "--output", type=Path,
+                   help="CSV path (default: grades/<assignment>.csv, grades/canvas-import.csv, grades/course.csv; "
+                        "a folder for moodle: grades/)")
     p.set_defaults(run=run_export)
     return parser
 
