@@ -28,7 +28,7 @@ Example
 >>> fig = InteractiveFigure("demo", [slider("k", "round k", [0, 1])],
 ...                         caption="A demo.", alt="A line.")
 >>> for k in (0, 1):
-...     fig.add_frame([{"type": "scatter", "x": [0, 1], "y": [k, k]}], f"k = {k}", k=k)
+...     _ = fig.add_frame([{"type": "scatter", "x": [0, 1], "y": [k, k]}], f"k = {k}", k=k)
 >>> fig.frame(k=1)["readout"]
 'k = 1'
 """
