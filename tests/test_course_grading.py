@@ -178,12 +178,12 @@ def test_collect_from_folder_and_zip(batch, tmp_path):
         zf.write(notebook, "alice_aggregators.ipynb")
     shutil.copy(notebook, lms / "bob_late_2024-10-01_aggregators.ipynb")
     students = zip_collect(course, ASSIGNMENTS[0], [lms / "download.zip", lms / "bob_late_2024-10-01_aggregators.ipynb"])
-    assert students == ["alice", "bob"]
+    assert students.students() == ["alice", "bob"]
     assert (course / "submitted" / "alice" / ASSIGNMENTS[0] / "aggregators.ipynb").exists()
 
     folder = tmp_path / "folder"
     (folder / "carol").mkdir(parents=True)
     shutil.copy(notebook, folder / "carol")
-    assert collect(course, ASSIGNMENTS[0], folder) == ["carol"]
+    assert collect(course, ASSIGNMENTS[0], folder).students() == ["carol"]
     assert re.search("NotImplementedError",
                      (course / "submitted" / "carol" / ASSIGNMENTS[0] / "aggregators.ipynb").read_text())
