@@ -23,10 +23,18 @@ followed by this file's, and imports only the standard library and numpy.
 """
 
 import builtins
+import ctypes
+import importlib.abc
+import importlib.machinery
 import json
 import os
+import resource
+import signal
+import stat
 import struct
 import sys
+import sysconfig
+import types
 
 import numpy as np
 
@@ -53,7 +61,6 @@ NOBODY = 65534
 
 def drops_to_nobody():
     """True if the child, started as root, becomes ``nobody``: the Python installation must be readable by others."""
-    import sysconfig
     for folder in {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"]}:
         path = os.path.realpath(folder)
         parts = [path] + [os.path.dirname(path)]
@@ -66,7 +73,6 @@ def drops_to_nobody():
 
 def _drop_capabilities():
     """Clear every capability of this process (uid stays 0), including the bounding and ambient sets."""
-    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
     for cap in range(64):
@@ -85,7 +91,6 @@ def _drop_capabilities():
 
 def _landlock(rules):
     """Confine this process to ``rules`` (``[(path, rights)]``); return a description of what was applied."""
-    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     L = ctypes.c_long
@@ -113,7 +118,6 @@ def _landlock(rules):
         except OSError:
             continue
         try:
-            import stat
             is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
             beneath = PathBeneath((rights if is_dir else rights & _FILE_RIGHTS) & fs_all, fd)
             libc.syscall(L(445), L(ruleset), L(1), ctypes.byref(beneath), L(0))
@@ -129,7 +133,6 @@ def _landlock(rules):
 
 def _read_rules(sandbox, deny):
     """What the child may read: stdlib, third-party packages except ``deny``, system libraries."""
-    import sysconfig
 
     def within(path, folder):
         return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
@@ -164,7 +167,9 @@ class Runner:
     def __init__(self, channel, config):
         self.chan = channel
         self.config = config
-        self.ns = {"__name__": "__main__", "__builtins__": builtins}
+        self.shell = Shell(self)
+        self.ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": self.shell.get_ipython,
+                   "display": _display}
         self.handles = {}
         self.next_handle = 1
         self.blocked = []
@@ -174,7 +179,6 @@ class Runner:
     # -- confinement --------------------------------------------------------------------------
 
     def confine(self):
-        import resource
         limits = self.config
         mem = int(limits.get("memory_mb", 1024)) << 20
         cpu = int(limits.get("cpu_seconds", 60))
@@ -204,7 +208,7 @@ class Runner:
             missing.append("RLIMIT_NPROC")
         if missing:
             self.isolation += f"; without {', '.join(missing)}"
-        import subprocess
+        import subprocess  # only to cut it off below; the child never starts a process itself
         sys.modules.pop("_posixsubprocess", None)  # fork_exec raises no audit event: keep it out of reach
         subprocess._posixsubprocess = None
         self._pid, self._home = os.getpid(), os.getcwd() + os.sep
@@ -282,9 +286,6 @@ class Runner:
 
     def install_mplib(self, table):
         """``mplib`` and its submodules as stubs whose functions call the grader (``table`` from it)."""
-        import importlib.abc
-        import importlib.machinery
-        import types
         runner = self
 
         def make_function(handle, name, module):
@@ -372,9 +373,11 @@ class Runner:
             return rebuilt_class(Exception, reply.get("type", "Error"))(str(reply.get("msg", "")))
 
     def exec_cells(self, header):
+        """Run the cell files in order; report each failure with its line, and the magics not run."""
         if "mplib" in header:
             self.install_mplib(header["mplib"])
         errors = []
+        self.shell.skipped = []
         for name in header["files"]:
             path = os.path.join(os.getcwd(), os.path.basename(name))
             try:
@@ -382,8 +385,8 @@ class Runner:
                     source = fh.read()
                 exec(compile(source, path, "exec"), self.ns)
             except BaseException as err:  # the cell failed; the next one runs, as in a notebook
-                errors.append([os.path.basename(name), type_name(err), short(err)])
-        return {"op": "done", "errors": errors}, []
+                errors.append([os.path.basename(name), type_name(err), short(err), _line_in(err, path)])
+        return {"op": "done", "errors": errors, "skipped": self.shell.skipped[:50]}, []
 
     def handle_call(self, header, blobs):
         target = header.get("target", {})
@@ -432,6 +435,148 @@ class Runner:
             self.chan.send(*reply)
 
 
+# -- IPython syntax ---------------------------------------------------------------------------------
+# The grader turns a cell's IPython syntax into Python with IPython's own input transformer
+# (``%timeit f(x)`` becomes ``get_ipython().run_line_magic('timeit', 'f(x)')``); this is the
+# ``get_ipython()`` those lines call. Magics that measure or configure run (``%time``, ``%%time``,
+# ``%%capture``: the code runs once, as in the notebook; ``%timeit``: the statement runs once, its
+# names stay local, as in IPython) or do nothing (``%matplotlib``, ``%load_ext``, ...). Shell
+# escapes (``!cmd``, ``%pip``) and magics that read files or other programs are not run here; the
+# cell goes on, and the grader reports each one (``skipped``) with its line.
+
+MEASURE_MAGICS = ("time", "timeit", "capture", "prun")
+QUIET_MAGICS = ("matplotlib", "config", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport",
+                "precision", "xmode", "pdb", "colors", "pprint", "who", "whos", "who_ls", "lsmagic",
+                "pinfo", "pinfo2", "psearch", "pdoc", "pdef", "psource", "doctest_mode", "history",
+                "autocall", "automagic", "page", "env", "notebook", "magic", "quickref", "alias_magic",
+                "debug", "tb", "reset_selective")
+
+
+def _display(*objs, **kwargs):
+    """``display()`` of IPython: shows nothing here (output goes nowhere in the sandbox)."""
+    return None
+
+
+def _line_in(err, path):
+    """The line of ``path`` where ``err`` was raised (0 if it was not raised in that file)."""
+    if isinstance(err, SyntaxError) and err.filename == path:
+        return int(err.lineno or 0)
+    line, tb = 0, err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class Shell:
+    """The ``get_ipython()`` of the sandbox: magics that measure or configure, nothing else."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.skipped = []
+
+    def get_ipython(self):
+        return self
+
+    def _where(self):
+        """The cell file and line that called the magic (the innermost frame of a cell file)."""
+        home, frame = os.getcwd() + os.sep, sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.startswith(home):
+            frame = frame.f_back
+        return (os.path.basename(frame.f_code.co_filename), frame.f_lineno) if frame else ("", 0)
+
+    def _skip(self, text, why):
+        cell, line = self._where()
+        self.skipped.append([cell, line, text[:120], why])
+
+    def _run(self, source, ns, value=False):
+        code = compile(source, "<magic>", "eval" if value else "exec")
+        return eval(code, ns) if value else exec(code, ns)
+
+    def _statement(self, source, ns):
+        """Run ``source``; the value of a lone expression is returned (as ``%time f(x)`` shows it)."""
+        try:
+            compile(source, "<magic>", "eval")
+        except SyntaxError:
+            return self._run(source, ns)
+        return self._run(source, ns, value=True)
+
+    def run_line_magic(self, name, line, _stack_depth=1):
+        name = str(name)
+        if name in ("time", "prun"):
+            return self._statement(_strip_options(line, "" if name == "time" else "lsTD"), self.runner.ns)
+        if name == "timeit":
+            self._statement(_strip_options(line, "nrp"), dict(self.runner.ns))
+            return None
+        if name in QUIET_MAGICS:
+            return None
+        self._skip(f"%{name} {line}".strip(), _why_not(name))
+        return None
+
+    def run_cell_magic(self, name, line, cell):
+        name = str(name)
+        if name in ("time", "prun"):
+            return self._run(cell, self.runner.ns)
+        if name == "capture":
+            self._run(cell, self.runner.ns)
+            target = line.split()[-1] if line.split() and not line.split()[-1].startswith("-") else None
+            if target:
+                self.runner.ns[target] = _Captured()
+            return None
+        if name == "timeit":
+            scope = dict(self.runner.ns)
+            self._run(_strip_options(line, "nrp"), scope)
+            self._run(cell, scope)
+            return None
+        self._skip(f"%%{name} {line}".strip(), _why_not(name))
+        return None
+
+    def system(self, cmd, *args, **kwargs):
+        self._skip(f"!{cmd}", "shell commands do not run when verifying")
+        return None
+
+    def getoutput(self, cmd, *args, **kwargs):
+        self._skip(f"!{cmd}", "shell commands do not run when verifying")
+        return []
+
+    def magic(self, line):  # the old spelling get_ipython().magic("timeit f(x)")
+        name, _, rest = str(line).lstrip("%").partition(" ")
+        return self.run_line_magic(name, rest)
+
+
+class _Captured:
+    """What ``%%capture name`` binds: no output was captured in the sandbox."""
+
+    stdout = stderr = ""
+    outputs = []
+
+    def show(self):
+        return None
+
+    def __call__(self):
+        return None
+
+
+def _strip_options(line, valued):
+    """``line`` without the leading options of a magic (``-n 10 -r 3 -q``); ``valued``: options with a value."""
+    rest = str(line).lstrip()
+    while rest[:1] == "-" and rest[1:2].isalpha():
+        option, _, rest = rest.partition(" ")
+        rest = rest.lstrip()
+        if len(option) == 2 and option[1] in valued:  # -n 10 (but -n10 carries its value)
+            rest = rest.partition(" ")[2].lstrip()
+    return rest
+
+
+def _why_not(name):
+    if name in ("pip", "conda", "mamba", "system", "sx", "bash", "sh", "script", "cd", "bg", "killbgscripts"):
+        return "shell commands do not run when verifying"
+    if name in ("run", "load", "loadpy", "writefile", "store", "macro", "save", "edit", "recall", "rerun"):
+        return "it reads or writes files or other cells, which verification does not do"
+    return "only magics that measure or configure run when verifying"
+
+
 def _arrays(args, path=()):
     """``[(path, array)]`` of the arrays in ``args`` (tuples and lists followed)."""
     found = []
@@ -450,6 +595,7 @@ def main(argv):
         os.dup2(devnull, fd)
     channel = Channel(fd_in, fd_out)
     runner = Runner(channel, config)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the grader interrupts a cell past its time
     runner.confine()
     os.dup2(devnull, 2)  # from here on, anything printed goes nowhere
     channel.send({"op": "hello", "isolation": runner.isolation, "uid": os.getuid()})

@@ -5,25 +5,29 @@ that code can blank later cells, patch ``numpy`` or the checks, return objects
 that equal anything, or read ``solutions/``. Verification scores the same
 functions again, with nothing of the student's in the grader's process:
 
-1. From the *submitted* notebook take the **solution cells only** (nbgrader
-   ``solution: true``; a cell that lost its metadata is recognised by the
-   function it defines, as in autograde), in notebook order. Cells the student
-   added and the test cells are not run: the graded functions must be written
-   in the solution cells, as the notebooks ask. The read-only set-up cells
-   come from the instructor's notebook (``solutions/``), never the submission.
-2. Write them into an empty temporary directory and run them in a
-   :class:`~course.verify.sandbox.Sandbox` (fresh process, scrubbed environment,
-   limits, no access to the course, the gradebook or other submissions).
-   Together they may take one cell timeout.
-3. In the grader, run the instructor's set-up cell and then each test cell of
-   the instructor's notebook, visible and hidden tests, exactly as the notebook
-   would, except that the student's functions are stand-ins calling into the
-   sandbox. Inputs go in and results come back as plain arrays and numbers; the
-   hidden checks (:mod:`course.checks`: cases from the grading seed, references
-   from ``mplib``, comparators, the ``mplib`` tripwire, the in-place
-   modification check) run here, in the grader's process. A test cell earns its
-   points if it raises nothing, as in nbgrader; each test cell may take one cell
-   timeout.
+1. Take every code cell of the *submitted* notebook, in notebook order: the
+   solution cells and the cells the student added run as written (IPython
+   syntax turned into Python by IPython's own input transformer, so
+   ``%timeit`` and ``%matplotlib inline`` work; see :mod:`course.verify.runner`
+   for which magics run), the read-only set-up cells with the instructor's
+   source (``solutions/``), as autograde restores them. Test cells are never
+   taken from the submission.
+2. Run those cells, one at a time, in a :class:`~course.verify.sandbox.Sandbox`
+   (fresh process, scrubbed environment, limits, no access to the course, the
+   gradebook or other submissions). Each may take one cell timeout
+   (nbgrader's ``Execute.timeout``); a cell past it is interrupted and the
+   notebook goes on, as in nbgrader. A cell that fails does not stop the
+   others.
+3. Where a test cell sits, the grader runs the instructor's test cell, visible
+   and hidden tests, exactly as the notebook would, except that the student's
+   functions are stand-ins calling into the sandbox. Inputs go in and results
+   come back as plain arrays and numbers; the hidden checks
+   (:mod:`course.checks`: cases from the grading seed, references from
+   ``mplib``, comparators, the ``mplib`` tripwire, the in-place modification
+   check) run here, in the grader's process. A test cell earns its points if
+   it raises nothing, as in nbgrader; each test cell may take one cell
+   timeout. When it fails because a name is missing, the message says which
+   cell should have defined it and how that cell failed (:func:`explain`).
 
 The result lists the verified points per test cell and every *sign* of
 tampering (the process died or exited, ran out of time while defining its
@@ -31,6 +35,7 @@ functions, tried to start processes or patch libraries, returned objects the
 checks do not accept). :func:`review_reasons` compares it with nbgrader's scores.
 """
 
+import ast
 import contextlib
 import io
 import os
@@ -38,6 +43,7 @@ import re
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -47,11 +53,12 @@ from ..instructor.cells import cell_key, defined_functions
 from .sandbox import Sandbox, SandboxError, SandboxTimeout
 from .wire import short
 
-__all__ = ["notebook_spec", "solution_cells", "verify_notebook", "verify_submission", "review_reasons",
-           "LIMITS"]
+__all__ = ["notebook_spec", "solution_cells", "run_plan", "to_python", "explain", "verify_notebook",
+           "verify_submission", "review_reasons", "LIMITS"]
 
 LIMITS = {"memory_mb": int(os.environ.get("COURSE_SANDBOX_MEMORY_MB", "1024")), "file_mb": 16}
-RESTARTS = 2  # fresh processes after a crash or timeout in a test cell, before giving up
+RESTARTS = 2  # fresh processes after a crash or a cell that could not be interrupted, before giving up
+GRACE = 5  # seconds a cell past its time has to stop after the interrupt, before its process is killed
 _SUSPICIOUS = ("SystemExit", "KeyboardInterrupt", "MemoryError", "PermissionError")
 
 
@@ -59,12 +66,13 @@ def notebook_spec(path):
     """What verification needs from the instructor's notebook ``path`` (in ``solutions/``).
 
     Returns a dict: ``setup`` (sources of the read-only code cells that are
-    not tests), ``solutions`` (``[(grade_id, first function defined)]``),
-    ``tests`` (``[(grade_id, points, source)]``) and ``functions`` (every
-    function the solution cells define), all in notebook order.
+    not tests) and ``setup_ids`` (their ``grade_id``), ``solutions``
+    (``[(grade_id, first function defined)]``), ``tests`` (``[(grade_id,
+    points, source)]``) and ``functions`` (every function the solution cells
+    define), all in notebook order.
     """
     nb = nbformat.read(str(path), as_version=4)
-    spec = {"setup": [], "solutions": [], "tests": [], "functions": []}
+    spec = {"setup": [], "setup_ids": [], "solutions": [], "tests": [], "functions": []}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -77,6 +85,7 @@ def notebook_spec(path):
             spec["functions"] += [n for n in names if n not in spec["functions"]]
         elif meta.get("locked"):
             spec["setup"].append(cell.source)
+            spec["setup_ids"].append(meta.get("grade_id"))
     return spec
 
 
@@ -106,6 +115,138 @@ def solution_cells(nb, spec):
     return [(gid, src) for gid, (k, src) in sorted(chosen.items(), key=lambda item: item[1][0])]
 
 
+@dataclass
+class Cell:
+    """One code cell of the submission that runs in the sandbox."""
+
+    number: int  # position in the notebook, counting every cell from 1 (what the student can count)
+    kind: str  # "setup" (the instructor's read-only cell), "solution", or "added" (no grade id of ours)
+    grade_id: str
+    source: str  # what the student wrote (the instructor's source for a set-up cell)
+    python: str = ""  # ``source`` with its IPython syntax turned into Python
+    file: str = ""
+    error: str = ""  # "line 2: NameError: ..." when the cell failed
+    interrupted: bool = False
+    stopped: str = ""  # the sandbox died or was killed during this cell
+
+    @property
+    def label(self):
+        if self.kind == "solution":
+            return f"the solution cell `{self.grade_id}` (cell {self.number})"
+        if self.kind == "setup":
+            return f"the read-only cell `{self.grade_id}` (cell {self.number})"
+        return f"an added cell (cell {self.number})"
+
+    def failure(self):
+        """How the cell failed, in words (empty when it ran to the end)."""
+        if self.stopped:
+            return f"it {self.stopped}"
+        if self.interrupted:
+            return "it ran past the time limit of a cell and was interrupted"
+        return f"it failed at {self.error}" if self.error else ""
+
+
+_TRANSFORMER = []
+
+
+def to_python(source):
+    """``source`` with IPython syntax (``%magic``, ``%%cell magic``, ``!shell``, ``obj?``) as plain Python.
+
+    Uses IPython's own input transformer, as the notebook's kernel does; without
+    IPython the source is returned as it is.
+    """
+    if not _TRANSFORMER:
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
+            _TRANSFORMER.append(TransformerManager())
+        except ImportError:
+            _TRANSFORMER.append(None)
+    manager = _TRANSFORMER[0]
+    if manager is None or not any(ch in source for ch in "%!?"):
+        return source
+    try:
+        return manager.transform_cell(source)
+    except Exception:  # what IPython cannot transform fails in the kernel as well, as a SyntaxError
+        return source
+
+
+def run_plan(nb, spec):
+    """The notebook in the order it runs: ``[("cell", Cell) | ("test", grade_id)]``.
+
+    Every code cell of the submission runs, in notebook order: the student's
+    solution cells and the cells they added run in the sandbox, the read-only
+    set-up cells too (with the instructor's source, as autograde restores it);
+    a test cell is run by the grader, with its original source, where it sits.
+    Set-up cells the student deleted run first, deleted test cells last (where
+    nbgrader puts them back).
+    """
+    tests = [gid for gid, *_ in spec["tests"]]
+    setup = dict(zip(spec["setup_ids"], spec["setup"]))
+    solutions = {gid for gid, _ in spec["solutions"]}
+    plan, seen = [], set()
+    for number, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "code":
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        first = gid not in seen
+        seen.add(gid)
+        if gid in tests and first:
+            plan.append(("test", gid))
+        elif gid in setup and first:
+            plan.append(("cell", Cell(number, "setup", gid, setup[gid])))
+        else:
+            kind = "solution" if gid in solutions and first else "added"
+            plan.append(("cell", Cell(number, kind, gid if kind == "solution" else "", cell.source)))
+    missing = [("cell", Cell(0, "setup", gid, src)) for gid, src in setup.items() if gid not in seen]
+    plan = missing + plan + [("test", gid) for gid in tests if gid not in seen]
+    for k, (kind, cell) in enumerate(plan):
+        if kind == "cell":
+            cell.python = to_python(cell.source)
+            cell.file = f"{k:03d}_cell{cell.number}.py"
+    return plan
+
+
+def bound_names(source):
+    """Names a cell binds at its top level (functions, classes, imports, assignments), in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return defined_functions(source)
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return names
+
+
+def explain(message, cells):
+    """``message`` of a failed test, with the cause when it is a name some cell failed to define.
+
+    ``NameError: name 'scatter_sum' is not defined`` becomes "function
+    `scatter_sum` was defined in an added cell (cell 7) that failed: it failed
+    at line 2: ModuleNotFoundError: ..." (or says that no cell defines it).
+    """
+    found = re.search(r"name '(\w+)' is not defined", message)
+    if not found:
+        return message
+    name = found.group(1)
+    owners = [c for c in cells if name in bound_names(c.python)]
+    what = "function" if any(name in defined_functions(c.source) for c in owners) else "name"
+    if not owners:
+        return f"{what} `{name}` is not defined by any cell of the notebook ({message})"
+    failed = [c for c in owners if c.failure()]
+    if not failed or len(failed) < len(owners) and not owners[-1].failure():
+        return message
+    cell = failed[-1]
+    return f"{what} `{name}` was defined in {cell.label}, which did not run to the end: {cell.failure()} ({message})"
+
+
 @contextlib.contextmanager
 def _seed(seed):
     old = os.environ.get(SEED_ENV)
@@ -129,7 +270,9 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
     seed : int
         The grading seed of the hidden tests.
     timeout : float
-        Seconds for all the solution cells together, and for each test cell.
+        Seconds each cell may run (nbgrader's ``Execute.timeout``): a student's
+        cell or a test cell past it is interrupted, as nbgrader does, and the
+        notebook goes on.
     deny : list of path
         Folders the sandbox must never read (the course root).
     limits : dict, optional
@@ -139,51 +282,95 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
     -------
     dict
         ``scores`` and ``max_scores`` per test cell, ``messages`` (why a cell
-        earned nothing), ``signs`` (of tampering), ``notes``, ``isolation``.
+        earned nothing, with the cause), ``signs`` (of tampering), ``notes``
+        (cells interrupted, magics not run), ``skipped`` (the magics and shell
+        commands that did not run, with their cell and line), ``isolation``.
     """
     spec = notebook_spec(source)
     limits = dict(LIMITS, **(limits or {}))
     out = {"scores": {}, "max_scores": {gid: pts for gid, pts, _ in spec["tests"]}, "messages": {},
-           "signs": [], "notes": [], "isolation": ""}
+           "signs": [], "notes": [], "skipped": [], "isolation": ""}
     try:
         nb = nbformat.read(str(submitted), as_version=4)
     except Exception as err:  # autograde reports corrupt notebooks itself
         out["error"] = f"not a readable notebook ({type(err).__name__})"
         return out
+    plan = run_plan(nb, spec)
+    cells = [c for kind, c in plan if kind == "cell"]
+    by_file = {c.file: c for c in cells}
     folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
-    files = []
-    for k, src in enumerate(spec["setup"]):
-        files.append(f"{len(files):02d}_setup{k}.py")
-        (folder / files[-1]).write_text(src, encoding="utf-8")
-    for gid, src in solution_cells(nb, spec):
-        files.append(f"{len(files):02d}_{re.sub(r'[^A-Za-z0-9_]', '_', gid)[:40]}.py")
-        (folder / files[-1]).write_text(src, encoding="utf-8")
-    cpu = int(timeout * (2 + len(spec["tests"])))
-    state = {"box": None, "fatal": "", "restarts": 0}
+    for cell in cells:
+        (folder / cell.file).write_text(cell.python, encoding="utf-8")
+    cpu = int(timeout * (2 + len(plan)) + GRACE * len(plan))
+    state = {"box": None, "fatal": "", "restarts": 0, "done": []}
 
     def boot():
+        """A fresh sandbox that has run again the cells run so far (not those that stopped it)."""
         if state["box"] is not None:
             _collect(out, state["box"])
             state["box"].close()
         box = Sandbox(folder, memory_mb=limits["memory_mb"], cpu_seconds=cpu, file_mb=limits["file_mb"],
                       deny=deny)
+        box.grace = GRACE
         state["box"] = box
-        try:
-            box.start(time.monotonic() + max(timeout, 10))
-            box.deadline = time.monotonic() + timeout
-            errors = box.exec_cells(files)
-        except SandboxTimeout:
-            box.signs.append(f"its solution cells ran past {timeout:g} s together (one cell's timeout) and "
-                             "were stopped")
-            raise
-        except SandboxError as err:
-            box.signs.append(f"while running its solution cells: {err}")
-            raise
-        if state["restarts"] == 0:
-            for name, ename, message in errors:
-                if ename in _SUSPICIOUS or "not available when verifying" in message:
-                    box.signs.append(f"cell {name[3:-3]} raised {ename}: {message[:120]}")
+        box.start(time.monotonic() + max(timeout, 10))
         out["isolation"] = box.isolation
+        for file in state["done"]:
+            box.budget(timeout)
+            box.exec_cells([file])
+            if box.interrupted:
+                raise SandboxError(f"running cell {by_file[file].number} again took longer than before")
+
+    def alive():
+        """The sandbox, started or restarted if need be; ``None`` once it cannot be."""
+        box = state["box"]
+        if state["fatal"]:
+            return None
+        if box is not None and box.alive:
+            return box
+        if box is not None:
+            if state["restarts"] >= RESTARTS:
+                state["fatal"] = box.death
+                return None
+            state["restarts"] += 1
+        try:
+            boot()
+        except SandboxError as err:
+            state["fatal"] = str(err)
+            return None
+        return state["box"]
+
+    def run_cell(cell):
+        box = alive()
+        if box is None:
+            cell.stopped = f"did not run ({state['fatal']})"
+            return
+        box.budget(timeout)
+        try:
+            errors = box.exec_cells([cell.file])
+        except SandboxError as err:  # it could not be interrupted, or the process died
+            cell.stopped = ("ran past the time limit and could not be interrupted, so the sandbox was stopped"
+                            if isinstance(err, SandboxTimeout) else f"stopped the sandbox ({err})")
+            out["notes"].append(f"cell {cell.number}: {cell.stopped}")
+            if not isinstance(err, SandboxTimeout):
+                box.signs.append(f"{err} during cell {cell.number}")
+            return
+        cell.interrupted = box.interrupted
+        for _, ename, message, line in errors:
+            cell.error = f"line {line}: {ename}: {message[:200]}" if line not in ("", "0") else \
+                f"{ename}: {message[:200]}"
+            suspicious = ename in _SUSPICIOUS and not (cell.interrupted and ename == "KeyboardInterrupt")
+            if suspicious or "not available when verifying" in message:
+                box.signs.append(f"cell {cell.number} raised {ename}: {message[:120]}")
+        if cell.interrupted:
+            out["notes"].append(f"cell {cell.number} ran past {timeout:g} s and was interrupted, as nbgrader "
+                                "does")
+        else:
+            state["done"].append(cell.file)
+        for _, line, text, why in box.skipped:
+            skipped = f"cell {cell.number} line {line}: `{text}` was not run ({why})"
+            out["skipped"].append(skipped)
+            out["notes"].append(skipped)
 
     ns = {"__name__": "__main__"}
 
@@ -196,43 +383,36 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
         function.__name__ = function.__qualname__ = name
         return function
 
+    tests = {gid: (points, src) for gid, points, src in spec["tests"]}
     try:
         with _seed(seed), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             for src in spec["setup"]:
                 exec(compile(src, "<setup>", "exec"), ns)
             ns.update({name: stand_in(name) for name in spec["functions"]})
-            try:
-                boot()
-            except SandboxError as err:
-                state["fatal"] = str(err)
-            for gid, points, src in spec["tests"]:
-                box = state["box"]
-                if not state["fatal"] and box is not None and not box.alive:
-                    if state["restarts"] >= RESTARTS:
-                        state["fatal"] = box.death
-                    else:
-                        state["restarts"] += 1
-                        try:
-                            boot()
-                        except SandboxError as err:
-                            state["fatal"] = str(err)
-                if state["fatal"]:
+            for kind, item in plan:
+                if kind == "cell":
+                    run_cell(item)
+                    continue
+                gid, (points, src) = item, tests[item]
+                box = alive()
+                if box is None:
                     out["scores"][gid] = 0.0
                     out["messages"][gid] = f"not run: {state['fatal']}"
                     continue
-                state["box"].deadline = time.monotonic() + timeout
+                box.budget(timeout)
                 try:
                     exec(compile(src, f"<{gid}>", "exec"), ns)
                 except Exception as err:
                     out["scores"][gid] = 0.0
-                    out["messages"][gid] = f"{type(err).__name__}: {short(err, 240)}"
+                    out["messages"][gid] = explain(f"{type(err).__name__}: {short(err, 240)}", cells)
                 else:
                     out["scores"][gid] = points
-                box = state["box"]
                 if box.death and "time limit" in box.death:
-                    out["notes"].append(f"{gid}: ran past {timeout:g} s and was stopped")
+                    out["notes"].append(f"{gid}: ran past {timeout:g} s and could not be interrupted")
                 elif box.death:
                     box.signs.append(f"{box.death} during {gid}")
+                elif box.interrupted:
+                    out["notes"].append(f"{gid}: ran past {timeout:g} s and was interrupted, as nbgrader does")
             box = state["box"]
             if box is not None and box.alive:
                 try:
@@ -244,6 +424,8 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
             _collect(out, state["box"])
             state["box"].close()
         shutil.rmtree(folder, ignore_errors=True)
+    out["cells"] = [{"number": c.number, "kind": c.kind, "grade_id": c.grade_id, "failure": c.failure()}
+                    for c in cells]
     return out
 
 
@@ -263,7 +445,8 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
     start = time.perf_counter()
     root = Path(root)
     sources = sorted((root / "solutions" / assignment).glob("*.ipynb"))
-    result = {"scores": {}, "max_scores": {}, "messages": {}, "signs": [], "notes": [], "isolation": ""}
+    result = {"scores": {}, "max_scores": {}, "messages": {}, "signs": [], "notes": [], "skipped": [],
+              "isolation": ""}
     for source in sources:
         path = Path(submitted) / source.name
         if not path.exists():
@@ -278,6 +461,7 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
             result[field].update({cell_key(source.stem, k, len(sources)): v for k, v in one[field].items()})
         result["signs"] += [cell_key(source.stem, s, len(sources)) for s in one["signs"]]
         result["notes"] += [cell_key(source.stem, s, len(sources)) for s in one["notes"]]
+        result["skipped"] += [cell_key(source.stem, s, len(sources)) for s in one.get("skipped", [])]
         result["isolation"] = result["isolation"] or one["isolation"]
     result["seconds"] = round(time.perf_counter() - start, 2)
     return result
@@ -305,6 +489,8 @@ def review_reasons(nbgrader_scores, verified, status="graded"):
             if kernel is None or abs(float(kernel) - float(got)) > 1e-9:
                 why = verified["messages"].get(cell, "")
                 reasons.append(f"{cell}: nbgrader {_pts(kernel)}, verified {_pts(got)}" + (f" ({why})" if why else ""))
+        if reasons:  # what did not run when verifying may be the cause
+            reasons += verified.get("skipped", [])
     elif verified["signs"]:
         total = sum(verified["scores"].values())
         reasons.append(f"nbgrader could not grade it; verified {_pts(total)} of {_pts(sum(verified['max_scores'].values()))}")
