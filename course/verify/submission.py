@@ -225,26 +225,27 @@ def bound_names(source):
     return names
 
 
-def explain(message, cells):
-    """``message`` of a failed test, with the cause when it is a name some cell failed to define.
+def explain(message, cells, names=()):
+    """``message`` of a failed test, with its cause when a cell that defines a name it needs failed.
 
-    ``NameError: name 'scatter_sum' is not defined`` becomes "function
-    `scatter_sum` was defined in an added cell (cell 7) that failed: it failed
-    at line 2: ModuleNotFoundError: ..." (or says that no cell defines it).
+    ``names`` are the graded functions the test calls; a name in a ``NameError``
+    is looked at first. If the last cell that defines one of them did not run to
+    the end, the message starts with that: "function `scatter_sum` was defined
+    in an added cell (cell 7), which did not run to the end: it failed at line
+    2: ModuleNotFoundError: ...". A missing name no cell defines is said so.
     """
     found = re.search(r"name '(\w+)' is not defined", message)
-    if not found:
-        return message
-    name = found.group(1)
-    owners = [c for c in cells if name in bound_names(c.python)]
-    what = "function" if any(name in defined_functions(c.source) for c in owners) else "name"
-    if not owners:
-        return f"{what} `{name}` is not defined by any cell of the notebook ({message})"
-    failed = [c for c in owners if c.failure()]
-    if not failed or len(failed) < len(owners) and not owners[-1].failure():
-        return message
-    cell = failed[-1]
-    return f"{what} `{name}` was defined in {cell.label}, which did not run to the end: {cell.failure()} ({message})"
+    missing = found.group(1) if found else None
+    for name in ([missing] if missing else []) + [n for n in names if n != missing]:
+        owners = [c for c in cells if name in bound_names(c.python)]
+        what = "function" if any(name in defined_functions(c.source) for c in owners) else "name"
+        if not owners and name == missing:
+            return f"{what} `{name}` is not defined by any cell of the notebook ({message})"
+        if owners and owners[-1].failure():
+            cell = owners[-1]
+            return (f"{what} `{name}` was defined in {cell.label}, which did not run to the end: "
+                    f"{cell.failure()} ({message})")
+    return message
 
 
 @contextlib.contextmanager
@@ -404,7 +405,8 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
                     exec(compile(src, f"<{gid}>", "exec"), ns)
                 except Exception as err:
                     out["scores"][gid] = 0.0
-                    out["messages"][gid] = explain(f"{type(err).__name__}: {short(err, 240)}", cells)
+                    called = [n for n in spec["functions"] if re.search(rf"\b{n}\b", src)]
+                    out["messages"][gid] = explain(f"{type(err).__name__}: {short(err, 240)}", cells, called)
                 else:
                     out["scores"][gid] = points
                 if box.death and "time limit" in box.death:
