@@ -28,8 +28,9 @@ from mplib.data import split_per_class
 from mplib.functional import dropout, elu, relu
 from mplib.generators import contextual_sbm
 from mplib.graph import from_networkx
-from mplib.nn import gat_conv, gcn_conv, gcn_norm
-from mplib.scatter import aggregate_rows, scatter, segment_softmax
+from mplib.layers import gat_conv, gcn_conv, gcn_norm
+from mplib.aggregation import aggregate_rows, scatter, segment_softmax
+from mplib.autograd import unwrap
 from mplib.train import Adam, fit, init_params
 
 EPOCHS, SEED = 200, 0
@@ -77,7 +78,7 @@ def karate_ours():
 
     params, _ = fit(gcn, params, g, y, train_idx, epochs=EPOCHS, optimizer=Adam(0.01, weight_decay=5e-4),
                     rng=SEED, verbose=False)
-    return gcn(params, g, False, None).data
+    return unwrap(gcn(params, g, False, None))
 
 
 def karate_dense_by_hand():
@@ -131,7 +132,7 @@ def gat_ours():
     g, train_idx, params = _csbm()
     params, _ = fit(gat_model, params, g, g.y, train_idx, epochs=EPOCHS, optimizer=Adam(0.005, weight_decay=5e-4),
                     rng=SEED, verbose=False)
-    return gat_model(params, g, False, None).data
+    return unwrap(gat_model(params, g, False, None))
 
 
 def _gat_layer(x, src, dst, n, W, a_s, a_d, b, heads):
@@ -144,7 +145,7 @@ def _gat_layer(x, src, dst, n, W, a_s, a_d, b, heads):
 
 
 def _gat_layer_backward(g_out, cache, src, dst, n, W, a_s, a_d, heads):
-    """The gradient of one GAT layer, derived by hand (see the module docstring of mplib.nn)."""
+    """The gradient of one GAT layer, derived by hand (see the module docstring of mplib.layers)."""
     x, h, e, alpha = cache
     edges = np.arange(src.shape[0])
     go = g_out.reshape(n, heads, -1)

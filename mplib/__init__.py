@@ -5,7 +5,7 @@ is computed with these functions. The package is deliberately small and flat;
 each module holds one idea of the book:
 
 - :mod:`mplib.graph`: the :class:`Graph` container, networkx in and out, self-loops.
-- :mod:`mplib.scatter`: aggregation (sum, mean, max, min) and segment softmax.
+- :mod:`mplib.aggregation`: :func:`scatter` (sum, mean, max, min) and segment softmax.
 - :mod:`mplib.message_passing`: :func:`propagate`, one round of ψ, ⊕, φ.
 - :mod:`mplib.generators`: every graph the book discusses (WL pairs, barbell, CSBM, ...).
 - :mod:`mplib.plotting`: the book's figures (``import mplib.plotting``; not loaded by default).
@@ -15,9 +15,9 @@ each module holds one idea of the book:
 - :mod:`mplib.homophily`: homophily measures and the (1 - 2α) effect of averaging.
 - :mod:`mplib.curvature`: balanced Forman and Ollivier–Ricci curvature of edges.
 - :mod:`mplib.autograd`, :mod:`mplib.functional`, :mod:`mplib.nn`, :mod:`mplib.train`,
-  :mod:`mplib.data`: learning in numpy (a tiny autodiff, differentiable layers, optimisers,
-  a training loop, batching). Reached as ``mplib.nn.gcn_conv`` etc., since their names
-  mirror the plain layers.
+  :mod:`mplib.data`: learning in numpy (a tiny autodiff whose primitives take arrays or
+  tensors, activations and loss, optimisers, a training loop, batching). The layers are
+  the same functions when training: ``mplib.nn.gcn_conv is mplib.gcn_conv``.
 - :mod:`mplib.belief_propagation`: the Ising model: exact marginals, belief propagation, mean field.
 - :mod:`mplib.molecules`: molecules from SMILES with atom and bond-type features.
 - :mod:`mplib.vision`: images as grid graphs, k-nearest-neighbour graphs of point clouds.
@@ -61,7 +61,7 @@ from .hops import UNREACHABLE, khop_propagate, shortest_path_edges, spd_graph, s
 from .layers import edge_conv, gat_conv, gcn_conv, gcn_norm, gin_conv, make_mlp, nn_conv, sage_conv
 from .message_passing import adjacency_matrix, propagate
 from .molecules import ATOM_TYPES, BOND_TYPES, molecule_graph, parse_smiles, random_molecule, write_smiles
-from .scatter import scatter, segment_softmax
+from .aggregation import scatter, segment_softmax
 from .vision import digit_image, image_to_graph, knn_graph, outline_points
 from .wl import WLResult, wl_colors, wl_history, wl_test
 

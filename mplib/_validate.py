@@ -3,11 +3,21 @@
 Every public function validates its inputs here, at the boundary, so that a
 mistake is reported with the name of the argument and what was expected,
 instead of surfacing later as a cryptic numpy broadcasting error.
+
+The checks of arrays accept :class:`~mplib.autograd.Tensor` objects too: they
+check the values inside and hand the Tensor back unchanged, so that one layer
+function serves plain arrays and training alike.
+
+Graph functions take connectivity as ``edge_index`` (plus ``num_nodes``), or an
+:class:`mplib.Graph` in its place; networkx graphs are converted once, at the
+boundary, with :func:`mplib.from_networkx` (:func:`check_graph` says so).
 """
 
 import numbers
 
 import numpy as np
+
+from .autograd import Tensor
 
 
 def check_int(value, name, minimum=0):
@@ -60,7 +70,11 @@ def check_features(x, name="x", num_rows=None, ndim=2, allow_nonfinite=False):
     """Return ``x`` as a float array with ``ndim`` dimensions and ``num_rows`` rows.
 
     Integer and boolean arrays are converted to float64; float arrays keep their dtype.
+    A :class:`~mplib.autograd.Tensor` is checked and returned as it is.
     """
+    if isinstance(x, Tensor):
+        check_features(x.data, name, num_rows, ndim, allow_nonfinite)
+        return x
     x = np.asarray(x)
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise TypeError(f"`{name}` must be a numeric array, got dtype {x.dtype}")
@@ -79,7 +93,7 @@ def check_features(x, name="x", num_rows=None, ndim=2, allow_nonfinite=False):
 
 
 def check_weight(weight, name, shape):
-    """Return ``weight`` as a float array, checking it against ``shape`` (None = any size)."""
+    """Return ``weight`` as a float array (or Tensor), checking it against ``shape`` (None = any size)."""
     weight = check_features(weight, name=name, ndim=len(shape))
     for axis, (got, want) in enumerate(zip(weight.shape, shape)):
         if want is not None and got != want:
@@ -124,3 +138,78 @@ def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")
     return value
+
+
+def check_graph(graph, num_nodes=None, name="graph"):
+    """Return ``(edge_index, num_nodes)`` of a graph given by its ``edge_index`` or as an :class:`mplib.Graph`.
+
+    Without ``num_nodes`` an ``edge_index`` has one more node than its largest id.
+    A networkx graph is refused with a pointer to :func:`mplib.from_networkx`:
+    it is converted once, where it enters, so that node ``k`` means the same
+    thing everywhere (``list(G)[k]``).
+    """
+    if type(graph).__module__.split(".")[0] == "networkx":
+        raise TypeError(f"`{name}` is a networkx graph; convert it first with mplib.from_networkx(G) "
+                        "(node k of the result is list(G)[k]) and pass its edge_index")
+    if hasattr(graph, "edge_index") and hasattr(graph, "num_nodes"):  # an mplib.Graph
+        if num_nodes is not None and check_int(num_nodes, "num_nodes") != graph.num_nodes:
+            raise ValueError(f"`num_nodes` is {num_nodes} but `{name}` has {graph.num_nodes} nodes")
+        return graph.edge_index, graph.num_nodes
+    if np.ndim(graph) == 0:
+        raise TypeError(f"`{name}` must be an edge_index of shape (2, E) or an mplib.Graph, "
+                        f"got {type(graph).__name__}")
+    edge_index = check_edge_index(graph, name=name)
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.size else 0
+    num_nodes = check_int(num_nodes, "num_nodes")
+    return check_edge_index(edge_index, num_nodes, name=name), num_nodes
+
+
+def check_undirected(edge_index, num_nodes, allow_loops=True, name="graph"):
+    """Check that ``edge_index`` is a simple undirected graph; return the reverse of each column.
+
+    ``rev[e]`` is the column holding the reverse of edge ``e``. Self-loops (if
+    allowed) are their own reverse.
+    """
+    n = num_nodes
+    src, dst = edge_index
+    loops = src == dst
+    if not allow_loops and loops.any():
+        k = int(src[loops][0])
+        raise ValueError(f"`{name}` has a self-loop at node {k}; curvature needs a graph without self-loops")
+    keys = src * max(n, 1) + dst
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    repeated = sorted_keys[1:] == sorted_keys[:-1]
+    if repeated.any():
+        key = int(sorted_keys[1:][repeated][0])
+        raise ValueError(
+            f"`{name}` holds the edge {key // n} -> {key % n} more than once; a simple graph is needed"
+        )
+    rev_keys = dst * max(n, 1) + src
+    pos = np.minimum(np.searchsorted(sorted_keys, rev_keys), max(len(keys) - 1, 0))
+    found = sorted_keys[pos] == rev_keys if len(keys) else np.zeros(0, dtype=bool)
+    if not found.all():
+        e = int(np.flatnonzero(~found)[0])
+        raise ValueError(
+            f"`{name}` must be undirected (each edge stored in both directions), but edge "
+            f"{src[e]} -> {dst[e]} has no reverse; use mplib.to_undirected"
+        )
+    return order[pos]
+
+
+def check_callable(fn, name):
+    """Return ``fn`` if it is callable, else raise a TypeError naming the argument."""
+    if not callable(fn):
+        raise TypeError(f"`{name}` must be callable, got {type(fn).__name__}")
+    return fn
+
+
+def check_edge_attr(edge_attr, num_edges):
+    """Return ``edge_attr`` as an (E, D) float array (a 1-D array is one feature per edge)."""
+    edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
+    if edge_attr.ndim == 1:
+        edge_attr = edge_attr[:, None]
+    if edge_attr.ndim != 2:
+        raise ValueError(f"`edge_attr` must have shape (E, D) or (E,), got shape {edge_attr.shape}")
+    return edge_attr

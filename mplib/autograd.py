@@ -21,7 +21,7 @@ Training code rarely touches ``.backward()`` directly. Parameters live in a plai
 calls your loss function, runs the backward pass and hands back the gradients
 as a ``dict`` of the same shape; :func:`numerical_grad` computes the same thing
 by central finite differences, to check it. The graph layers
-(:mod:`mplib.nn`) and the training loop (:mod:`mplib.train`) are built on these
+(:mod:`mplib.layers`) and the training loop (:mod:`mplib.train`) are built on these
 few pieces.
 
 How it works
@@ -35,10 +35,22 @@ them from the result back to the inputs, calls each ``backward`` closure, and
 adds up the gradients of a tensor used more than once. That is all of
 backpropagation.
 
+One code path
+-------------
+The functions of this module (and of :mod:`mplib.functional`, and the graph
+primitives :func:`mplib.scatter`, :func:`mplib.segment_softmax` and
+:func:`mplib.propagate`) take plain numpy arrays *or* tensors. Given arrays
+only they return a plain array and record nothing, so the layers of
+:mod:`mplib.layers` are ordinary numpy code a learner can read; given a tensor
+they return a tensor, so the very same layer functions are differentiated
+during training (as micrograd and JAX do). :func:`record` is the one place
+where that choice is made; a new primitive needs nothing else.
+
 The pieces, in reading order: this module (the engine and array maths),
-:mod:`mplib.functional` (activations, dropout, loss, the graph aggregations),
-:mod:`mplib.nn` (the layers), :mod:`mplib.train` (initialisation, optimisers,
-the training loop) and :mod:`mplib.data` (label splits, batches of graphs).
+:mod:`mplib.functional` (activations, dropout, loss, readout),
+:mod:`mplib.aggregation` (scatter and segment softmax, with their backward
+rules), :mod:`mplib.layers` (the layers), :mod:`mplib.train` (initialisation,
+optimisers, the training loop) and :mod:`mplib.data` (label splits, batches of graphs).
 
 Why a tiny autodiff and not hand-written backward functions
 -----------------------------------------------------------
@@ -56,7 +68,8 @@ per operation: on graphs of book size it is small (the karate-club GCN trains
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Tensor", "as_tensor", "concat", "einsum", "exp", "log", "value_and_grad", "numerical_grad"]
+__all__ = ["Tensor", "as_tensor", "unwrap", "record", "concat", "einsum", "exp", "log", "sparse_matmul",
+           "value_and_grad", "numerical_grad"]
 
 
 class Tensor:
@@ -269,6 +282,39 @@ def as_tensor(value):
     return value if isinstance(value, Tensor) else Tensor(value)
 
 
+def unwrap(value):
+    """The numpy array behind ``value``: ``value.data`` for a :class:`Tensor`, else ``numpy.asarray(value)``."""
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def record(out, inputs, backward):
+    r"""Return the output ``out`` (an ndarray) of a primitive applied to ``inputs``.
+
+    This is what lets one code path serve both worlds (as in micrograd or JAX):
+    when no input is a :class:`Tensor`, ``out`` is returned as the plain numpy
+    array it is, and nothing is recorded; otherwise it is wrapped in a Tensor
+    that remembers ``backward(g)``, the map from the output's gradient to one
+    gradient per input (``None`` for an input that needs none).
+
+    Examples
+    --------
+    A primitive ``square`` written once, used on arrays and on tensors:
+
+    >>> def square(x):
+    ...     d = unwrap(x)
+    ...     return record(d * d, (x,), lambda g: (2 * g * d,))
+    >>> square(np.array([3.0]))
+    array([9.])
+    >>> t = Tensor([3.0], requires_grad=True)
+    >>> square(t).sum().backward()
+    >>> t.grad
+    array([6.])
+    """
+    if not any(isinstance(p, Tensor) for p in inputs):
+        return out
+    return _record(out, tuple(as_tensor(p) for p in inputs), backward)
+
+
 def _record(data, parents, backward):
     """Make the output tensor of a primitive; remember ``backward`` only if a gradient is wanted."""
     out = Tensor(data)
@@ -309,25 +355,24 @@ def _scatter_rows(g, rows, num_rows):
 
 def exp(x):
     r"""Elementwise :math:`e^x`; the gradient is :math:`g\, e^x`."""
-    x = as_tensor(x)
-    out = np.exp(x.data)
-    return _record(out, (x,), lambda g: (g * out,))
+    out = np.exp(unwrap(x))
+    return record(out, (x,), lambda g: (g * out,))
 
 
 def log(x):
     r"""Elementwise natural logarithm; the gradient is :math:`g / x`."""
-    x = as_tensor(x)
-    return _record(np.log(x.data), (x,), lambda g: (g / x.data,))
+    d = unwrap(x)
+    return record(np.log(d), (x,), lambda g: (g / d,))
 
 
 def concat(tensors, axis=-1):
-    """Join tensors along ``axis``; the gradient is cut back into the matching pieces."""
-    tensors = [as_tensor(t) for t in tensors]
+    """Join arrays or tensors along ``axis``; the gradient is cut back into the matching pieces."""
+    tensors = list(tensors)
     if not tensors:
         raise ValueError("`tensors` must hold at least one tensor, got none")
-    sizes = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return _record(np.concatenate([t.data for t in tensors], axis=axis), tensors,
-                   lambda g: tuple(np.split(g, sizes, axis=axis)))
+    data = [unwrap(t) for t in tensors]
+    sizes = np.cumsum([d.shape[axis] for d in data])[:-1]
+    return record(np.concatenate(data, axis=axis), tensors, lambda g: tuple(np.split(g, sizes, axis=axis)))
 
 
 def einsum(spec, a, b):
@@ -345,10 +390,9 @@ def einsum(spec, a, b):
 
     Examples
     --------
-    >>> einsum("ij,ij->i", np.ones((2, 3)), np.ones((2, 3))).data
+    >>> einsum("ij,ij->i", np.ones((2, 3)), np.ones((2, 3)))
     array([3., 3.])
     """
-    a, b = as_tensor(a), as_tensor(b)
     ins, _, out = spec.replace(" ", "").partition("->")
     parts = ins.split(",")
     if not _ or len(parts) != 2 or any(len(set(p)) != len(p) for p in parts + [out]) or \
@@ -356,9 +400,27 @@ def einsum(spec, a, b):
         raise ValueError(f"`spec` must look like 'ij,jk->ik' (two operands, every index of an operand "
                          f"in the output or the other operand, none repeated), got {spec!r}")
     sa, sb = parts
-    return _record(np.einsum(spec, a.data, b.data), (a, b),
-                   lambda g: (np.einsum(f"{out},{sb}->{sa}", g, b.data) if a.requires_grad else None,
-                              np.einsum(f"{sa},{out}->{sb}", a.data, g) if b.requires_grad else None))
+    da, db = unwrap(a), unwrap(b)
+    wants = [isinstance(t, Tensor) and t.requires_grad for t in (a, b)]
+    return record(np.einsum(spec, da, db), (a, b),
+                  lambda g: (np.einsum(f"{out},{sb}->{sa}", g, db) if wants[0] else None,
+                             np.einsum(f"{sa},{out}->{sb}", da, g) if wants[1] else None))
+
+
+def sparse_matmul(matrix, x):
+    r"""``matrix @ x`` for a constant scipy sparse ``matrix`` (e.g. a normalised adjacency).
+
+    The matrix is a function of the graph only, so it gets no gradient; the
+    gradient of ``x`` is :math:`A^{\top} G`.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> sparse_matmul(sp.csr_matrix([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0], [2.0]]))
+    array([[2.],
+           [1.]])
+    """
+    return record(matrix @ unwrap(x), (x,), lambda g: (matrix.T @ g,))
 
 
 # ---------------------------------------------------------------------- gradients of functions of parameters

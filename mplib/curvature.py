@@ -8,9 +8,9 @@ al. (2022) prove that negatively curved edges cause over-squashing.
 - :func:`balanced_forman_curvature`: combinatorial, from triangles and 4-cycles.
 - :func:`ollivier_ricci_curvature`: from optimal transport between neighbourhoods.
 
-Both take an undirected graph without self-loops or repeated edges (a
-:class:`mplib.Graph`, a networkx graph with node ``k`` = ``list(G)[k]``, or an
-``edge_index`` with ``num_nodes``) and return one value per column of its
+Both take an undirected graph without self-loops or repeated edges (an
+``edge_index`` with ``num_nodes``, or a :class:`mplib.Graph`; convert a networkx
+graph with :func:`mplib.from_networkx`, node ``k`` = ``list(G)[k]``) and return one value per column of its
 ``edge_index``; an edge and its reverse get the same value.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from .diagnostics import _as_graph, _undirected
+from ._validate import check_graph, check_undirected
 from .message_passing import adjacency_matrix
 
 __all__ = ["balanced_forman_curvature", "ollivier_ricci_curvature"]
@@ -82,7 +82,7 @@ def balanced_forman_curvature(graph, num_nodes=None):
 
     Parameters
     ----------
-    graph : Graph, networkx graph or array_like of int, shape (2, E)
+    graph : array_like of int, shape (2, E), or Graph
         Undirected and simple: both directions stored, no self-loops or repeats.
     num_nodes : int, optional
         Only with an ``edge_index``; defaults to one more than its largest id.
@@ -90,8 +90,7 @@ def balanced_forman_curvature(graph, num_nodes=None):
     Returns
     -------
     ndarray of float64, shape (E,)
-        One value per column of ``edge_index`` (for a networkx input, of
-        ``from_networkx(G).edge_index``).
+        One value per column of ``edge_index``.
 
     Raises
     ------
@@ -100,10 +99,10 @@ def balanced_forman_curvature(graph, num_nodes=None):
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> balanced_forman_curvature(nx.complete_graph(4)).round(4)[:3]   # 4/3
+    >>> from mplib.generators import complete_graph, cycle_graph
+    >>> balanced_forman_curvature(complete_graph(4)).round(4)[:3]   # 4/3
     array([1.3333, 1.3333, 1.3333])
-    >>> balanced_forman_curvature(nx.cycle_graph(4))                   # C_4
+    >>> balanced_forman_curvature(cycle_graph(4))                   # C_4
     array([1., 1., 1., 1., 1., 1., 1., 1.])
 
     Notes
@@ -120,8 +119,8 @@ def balanced_forman_curvature(graph, num_nodes=None):
     J. Topping, F. Di Giovanni, B. P. Chamberlain, X. Dong, M. M. Bronstein,
     "Understanding over-squashing and bottlenecks on graphs via curvature", ICLR 2022.
     """
-    edge_index, n = _as_graph(graph, num_nodes)
-    rev = _undirected(edge_index, n, allow_loops=False)
+    edge_index, n = check_graph(graph, num_nodes)
+    rev = check_undirected(edge_index, n, allow_loops=False)
     src, dst = edge_index
     e = src.size
     a = adjacency_matrix(edge_index, n).tocsr()
@@ -193,7 +192,7 @@ def ollivier_ricci_curvature(graph, alpha=0.0, num_nodes=None):
 
     Parameters
     ----------
-    graph : Graph, networkx graph or array_like of int, shape (2, E)
+    graph : array_like of int, shape (2, E), or Graph
         Undirected and simple: both directions stored, no self-loops or repeats.
     alpha : float in [0, 1], default 0.0
         Mass each walk keeps at its start.
@@ -213,8 +212,8 @@ def ollivier_ricci_curvature(graph, alpha=0.0, num_nodes=None):
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> ollivier_ricci_curvature(nx.complete_graph(4)).round(4)[:3]   # (4-2)/(4-1)
+    >>> from mplib.generators import complete_graph
+    >>> ollivier_ricci_curvature(complete_graph(4)).round(4)[:3]   # (4-2)/(4-1)
     array([0.6667, 0.6667, 0.6667])
 
     Notes
@@ -233,8 +232,8 @@ def ollivier_ricci_curvature(graph, alpha=0.0, num_nodes=None):
     J. Jost, S. Liu, "Ollivier's Ricci curvature, local clustering and
     curvature-dimension inequalities on graphs", Discrete Comput. Geom. 2014.
     """
-    edge_index, n = _as_graph(graph, num_nodes)
-    rev = _undirected(edge_index, n, allow_loops=False)
+    edge_index, n = check_graph(graph, num_nodes)
+    rev = check_undirected(edge_index, n, allow_loops=False)
     if isinstance(alpha, bool) or not np.isscalar(alpha) or not np.isreal(alpha):
         raise TypeError(f"`alpha` must be a real number, got {type(alpha).__name__}")
     if not 0.0 <= float(alpha) <= 1.0:

@@ -11,7 +11,7 @@ reads out one row per graph with :func:`mplib.functional.global_pool`:
 >>> from mplib.generators import cycle_graph, path_graph
 >>> from mplib.functional import global_pool
 >>> g, batch = batch_graphs([cycle_graph(3), path_graph(2)])
->>> global_pool(np.ones((g.num_nodes, 1)), batch).data     # nodes per graph
+>>> global_pool(np.ones((g.num_nodes, 1)), batch)     # nodes per graph
 array([[3.],
        [2.]])
 """

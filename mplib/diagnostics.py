@@ -7,76 +7,23 @@ r"""Diagnostics of message passing: over-smoothing and over-squashing.
   The curvatures live in :mod:`mplib.curvature`.
 - Heterophily lives in :mod:`mplib.homophily`.
 
-Functions that take a ``graph`` accept an :class:`mplib.Graph`, a networkx
-graph (node ``k`` is ``list(G)[k]``) or an ``edge_index`` array (with
-``num_nodes``). Resistance, smoothing rate and curvature need an undirected
-graph: every edge stored in both directions, no edge repeated.
+Functions that take a ``graph`` accept its ``edge_index`` array (with
+``num_nodes``) or an :class:`mplib.Graph`; convert a networkx graph first with
+:func:`mplib.from_networkx` (node ``k`` is ``list(G)[k]``). Resistance,
+smoothing rate and curvature need an undirected graph: every edge stored in
+both directions, no edge repeated.
 """
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ._validate import check_edge_index, check_features, check_int
-from .graph import Graph, from_networkx
+from ._validate import check_edge_index, check_features, check_graph, check_int, check_undirected
 from .message_passing import adjacency_matrix
 
 __all__ = ["dirichlet_energy", "smoothing_rate", "effective_resistance", "jacobian_sensitivity"]
 
 OPERATORS = ("gcn", "mean", "sum")
-
-
-def _as_graph(graph, num_nodes=None):
-    """Return ``(edge_index, num_nodes)`` for a Graph, a networkx graph or an edge_index."""
-    if isinstance(graph, nx.Graph):
-        graph = from_networkx(graph)
-    if isinstance(graph, Graph):
-        if num_nodes is not None and check_int(num_nodes, "num_nodes") != graph.num_nodes:
-            raise ValueError(f"`num_nodes` is {num_nodes} but `graph` has {graph.num_nodes} nodes")
-        return graph.edge_index, graph.num_nodes
-    if np.asarray(graph).ndim != 2:
-        raise TypeError(
-            "`graph` must be an mplib.Graph, a networkx graph or an edge_index of shape (2, E), "
-            f"got {type(graph).__name__} with shape {np.shape(graph)}"
-        )
-    edge_index = check_edge_index(graph, name="graph")
-    if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.size else 0
-    num_nodes = check_int(num_nodes, "num_nodes")
-    return check_edge_index(edge_index, num_nodes, name="graph"), num_nodes
-
-
-def _undirected(edge_index, n, allow_loops=True):
-    """Check that ``edge_index`` is a simple undirected graph; return the reverse of each column.
-
-    ``rev[e]`` is the column holding the reverse of edge ``e``. Self-loops (if
-    allowed) are their own reverse.
-    """
-    src, dst = edge_index
-    loops = src == dst
-    if not allow_loops and loops.any():
-        k = int(src[loops][0])
-        raise ValueError(f"`graph` has a self-loop at node {k}; curvature needs a graph without self-loops")
-    keys = src * max(n, 1) + dst
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    repeated = sorted_keys[1:] == sorted_keys[:-1]
-    if repeated.any():
-        key = int(sorted_keys[1:][repeated][0])
-        raise ValueError(
-            f"`graph` holds the edge {key // n} -> {key % n} more than once; a simple graph is needed"
-        )
-    rev_keys = dst * max(n, 1) + src
-    pos = np.minimum(np.searchsorted(sorted_keys, rev_keys), max(len(keys) - 1, 0))
-    found = sorted_keys[pos] == rev_keys if len(keys) else np.zeros(0, dtype=bool)
-    if not found.all():
-        e = int(np.flatnonzero(~found)[0])
-        raise ValueError(
-            f"`graph` must be undirected (each edge stored in both directions), but edge "
-            f"{src[e]} -> {dst[e]} has no reverse; use mplib.to_undirected"
-        )
-    return order[pos]
 
 
 def _gcn_operator(edge_index, n):
@@ -171,7 +118,7 @@ def smoothing_rate(graph, num_nodes=None):
 
     Parameters
     ----------
-    graph : Graph, networkx graph or array_like of int, shape (2, E)
+    graph : array_like of int, shape (2, E), or Graph
         An undirected graph; self-loops are ignored (the GCN adds its own).
     num_nodes : int, optional
         Only with an ``edge_index``; defaults to one more than its largest id.
@@ -188,9 +135,10 @@ def smoothing_rate(graph, num_nodes=None):
 
     Examples
     --------
-    >>> round(smoothing_rate(nx.path_graph(2)), 6)  # S = [[1/2, 1/2], [1/2, 1/2]]
+    >>> from mplib.generators import cycle_graph, path_graph
+    >>> round(smoothing_rate(path_graph(2)), 6)  # S = [[1/2, 1/2], [1/2, 1/2]]
     0.0
-    >>> round(smoothing_rate(nx.cycle_graph(4)), 6)  # eigenvalues 1, 1/3, 1/3, -1/3
+    >>> round(smoothing_rate(cycle_graph(4).edge_index, num_nodes=4), 6)  # eigenvalues 1, 1/3, 1/3, -1/3
     0.111111
 
     Notes
@@ -202,8 +150,8 @@ def smoothing_rate(graph, num_nodes=None):
     C. Cai, Y. Wang, "A note on over-smoothing for graph neural networks", 2020.
     K. Oono, T. Suzuki, ICLR 2020.
     """
-    edge_index, n = _as_graph(graph, num_nodes)
-    _undirected(edge_index, n)
+    edge_index, n = check_graph(graph, num_nodes)
+    check_undirected(edge_index, n)
     if n == 0:
         return 0.0
     s_hat = _gcn_operator(edge_index, n).toarray()
@@ -227,7 +175,7 @@ def effective_resistance(graph, num_nodes=None):
 
     Parameters
     ----------
-    graph : Graph, networkx graph or array_like of int, shape (2, E)
+    graph : array_like of int, shape (2, E), or Graph
         An undirected graph; self-loops are ignored (no current flows through them).
     num_nodes : int, optional
         Only with an ``edge_index``; defaults to one more than its largest id.
@@ -245,7 +193,8 @@ def effective_resistance(graph, num_nodes=None):
 
     Examples
     --------
-    >>> R = effective_resistance(nx.cycle_graph(4))
+    >>> from mplib.generators import cycle_graph
+    >>> R = effective_resistance(cycle_graph(4))
     >>> print(R[0, 1], R[0, 2])     # 1 || 3 ohm and 2 || 2 ohm
     0.75 1.0
 
@@ -264,8 +213,8 @@ def effective_resistance(graph, num_nodes=None):
     F. Di Giovanni et al., "On over-squashing in message passing neural
     networks: the impact of width, depth, and topology", ICML 2023.
     """
-    edge_index, n = _as_graph(graph, num_nodes)
-    _undirected(edge_index, n)
+    edge_index, n = check_graph(graph, num_nodes)
+    check_undirected(edge_index, n)
     if n == 0:
         return np.zeros((0, 0))
     keep = edge_index[0] != edge_index[1]
@@ -303,7 +252,7 @@ def jacobian_sensitivity(graph, num_layers, operator="gcn", num_nodes=None):
 
     Parameters
     ----------
-    graph : Graph, networkx graph or array_like of int, shape (2, E)
+    graph : array_like of int, shape (2, E), or Graph
         Directed graphs are allowed; messages flow ``j -> i``.
     num_layers : int
         Number of rounds ``k >= 0`` (``k = 0`` gives the identity).
@@ -324,7 +273,7 @@ def jacobian_sensitivity(graph, num_layers, operator="gcn", num_nodes=None):
 
     Examples
     --------
-    >>> J = jacobian_sensitivity(nx.path_graph(3), 2, operator="mean")
+    >>> J = jacobian_sensitivity([[0, 1, 1, 2], [1, 0, 2, 1]], 2, operator="mean")  # path 0-1-2
     >>> J[0]    # h_0 = x_1 after one step; x_0 / 2 + x_2 / 2 after two
     array([0.5, 0. , 0.5])
 
@@ -342,7 +291,7 @@ def jacobian_sensitivity(graph, num_layers, operator="gcn", num_nodes=None):
     "Understanding over-squashing and bottlenecks on graphs via curvature", ICLR 2022.
     F. Di Giovanni et al., ICML 2023.
     """
-    edge_index, n = _as_graph(graph, num_nodes)
+    edge_index, n = check_graph(graph, num_nodes)
     k = check_int(num_layers, "num_layers")
     if operator not in OPERATORS:
         raise ValueError(f"`operator` must be one of {OPERATORS}, got {operator!r}")

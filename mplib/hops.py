@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import check_edge_index, check_features, check_int
+from ._validate import check_edge_index, check_features, check_graph, check_int
 from .graph import Graph
 from .message_passing import adjacency_matrix, propagate
 from .wl import wl_colors, wl_history, wl_test
@@ -30,16 +30,6 @@ __all__ = ["shortest_path_edges", "khop_propagate", "spd_graph", "spd_wl_colors"
 
 UNREACHABLE = -1
 """The distance label :func:`spd_graph` gives a pair with no path (distance :math:`\\infty`)."""
-
-
-def _edges_and_nodes(graph, num_nodes):
-    if isinstance(graph, Graph):
-        return graph.edge_index, graph.num_nodes
-    edge_index = check_edge_index(graph, name="graph")
-    if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.size else 0
-    num_nodes = check_int(num_nodes, "num_nodes")
-    return check_edge_index(edge_index, num_nodes, name="graph"), num_nodes
 
 
 def shortest_path_edges(graph, max_distance=None, num_nodes=None):
@@ -98,7 +88,7 @@ def shortest_path_edges(graph, max_distance=None, num_nodes=None):
     J. Feng, Y. Chen, F. Li, A. Sarkar, M. Zhang, "How powerful are K-hop
     message passing graph neural networks", NeurIPS 2022.
     """
-    edge_index, n = _edges_and_nodes(graph, num_nodes)
+    edge_index, n = check_graph(graph, num_nodes)
     if max_distance is not None:
         max_distance = check_int(max_distance, "max_distance", minimum=1)
     A = adjacency_matrix(edge_index, n, dtype=np.int64)

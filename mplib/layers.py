@@ -10,14 +10,29 @@ stores the transpose, ``(F_out, F_in)``: copy ``lin.weight.T``.) Edges flow
 Trainable maps that are not a single matrix (GIN's MLP, NNConv's edge network,
 EdgeConv's MLP) are passed as callables; :func:`make_mlp` builds one from a list
 of weights, laid out like ``torch.nn.Sequential(Linear, ReLU, ..., Linear)``.
+
+Where a layer is one round of the book's ψ, ⊕, φ, it is written as a call to
+:func:`mplib.propagate` (GraphSAGE, GIN, NNConv, EdgeConv); GCN is the sparse
+product :math:`\tilde A X W`, and GAT computes its attention over each node's
+incoming edges before it aggregates.
+
+Training uses these same functions. Every operation below (``@``, ``+``,
+indexing, :func:`~mplib.autograd.einsum`, :func:`~mplib.functional.relu`,
+:func:`mplib.scatter`, ...) accepts numpy arrays or
+:class:`~mplib.autograd.Tensor` objects: with arrays a layer returns an array,
+with a tensor among its inputs (weights being trained, say) it returns a tensor
+that :func:`~mplib.autograd.value_and_grad` differentiates. See :mod:`mplib.nn`.
 """
 
 
 import numpy as np
 
-from ._validate import check_choice, check_edge_index, check_features, check_int, check_real, check_weight
-from .message_passing import adjacency_matrix
-from .scatter import aggregate_rows, scatter, segment_softmax
+from ._validate import (check_callable, check_choice, check_edge_attr, check_edge_index, check_features, check_int,
+                        check_real, check_weight)
+from .aggregation import scatter, segment_softmax
+from .autograd import Tensor, concat, einsum, sparse_matmul
+from .functional import dropout, leaky_relu, relu
+from .message_passing import adjacency_matrix, propagate
 
 __all__ = ["make_mlp", "gcn_norm", "gcn_conv", "sage_conv", "gin_conv", "gat_conv", "nn_conv", "edge_conv"]
 
@@ -33,23 +48,10 @@ def _check_bias(bias, width):
     return None if bias is None else check_weight(bias, "bias", (width,))
 
 
-def _check_edge_network(edge_attr, num_edges, edge_network):
-    """Return ``edge_attr`` as an (E, D) float array, checking the edge network is callable."""
-    edge_attr = check_features(edge_attr, name="edge_attr", num_rows=num_edges, ndim=None)
-    if edge_attr.ndim == 1:
-        edge_attr = edge_attr[:, None]
-    if edge_attr.ndim != 2:
-        raise ValueError(f"`edge_attr` must have shape (E, D) or (E,), got shape {edge_attr.shape}")
-    if not callable(edge_network):
-        raise TypeError(f"`edge_network` must be callable, got {type(edge_network).__name__}")
-    return edge_attr
-
-
 def _call(fn, name, inputs, rows):
     """Call a user-supplied network on ``inputs`` and check it returns ``rows`` rows."""
-    if not callable(fn):
-        raise TypeError(f"`{name}` must be callable, got {type(fn).__name__}")
-    out = np.asarray(fn(inputs))
+    out = check_callable(fn, name)(inputs)
+    out = out if isinstance(out, Tensor) else np.asarray(out)
     if out.ndim != 2 or out.shape[0] != rows:
         raise ValueError(f"`{name}` must return an array of shape ({rows}, F_out), got shape {out.shape}")
     return out
@@ -66,7 +68,7 @@ def make_mlp(weights, biases=None):
 
     Parameters
     ----------
-    weights : sequence of array_like, shapes (F_0, F_1), (F_1, F_2), ..., (F_{L-1}, F_L)
+    weights : sequence of array_like (or Tensor), shapes (F_0, F_1), (F_1, F_2), ..., (F_{L-1}, F_L)
     biases : sequence of (array_like of shape (F_k,) or None), optional
         One entry per weight; ``None`` (the default) means no biases at all.
 
@@ -111,7 +113,7 @@ def make_mlp(weights, biases=None):
         for k, (w, b) in enumerate(zip(weights, biases)):
             h = h @ w if b is None else h @ w + b
             if k < len(weights) - 1:
-                h = np.maximum(h, 0.0)
+                h = relu(h)
         return h
 
     return mlp
@@ -121,8 +123,7 @@ def gcn_norm(edge_index, num_nodes, edge_weight=None):
     r"""The normalised adjacency :math:`\tilde A = \hat D^{-1/2} (A + I) \hat D^{-1/2}` of :func:`gcn_conv`.
 
     It depends on the graph only, so a training loop can compute it once and
-    pass it to every :func:`mplib.nn.gcn_conv` call as ``adj`` (PyG's ``cached=True``);
-    :func:`gcn_conv` uses it too.
+    pass it to every :func:`gcn_conv` call as ``adj`` (PyG's ``cached=True``).
     Self-loops and zero degrees are handled as in PyG's ``gcn_norm``.
 
     Parameters
@@ -170,7 +171,7 @@ def gcn_norm(edge_index, num_nodes, edge_weight=None):
     return adjacency_matrix(np.stack([src, dst]), n, weight=norm)
 
 
-def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None):
+def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
     r"""Graph convolution of Kipf & Welling (PyG ``GCNConv``).
 
     .. math::
@@ -188,6 +189,10 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None):
     bias : array_like, shape (F_out,), optional
     edge_weight : array_like, shape (E,), optional
         Non-negative weight of each edge (default 1).
+    adj : scipy sparse matrix, shape (N, N), optional
+        :math:`\hat D^{-1/2} \hat A \hat D^{-1/2}` precomputed by :func:`gcn_norm`
+        (from the same ``edge_index`` and ``edge_weight``: it is trusted, not
+        checked), to save recomputing it at every call of a training loop.
 
     Returns
     -------
@@ -220,11 +225,16 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None):
     T. N. Kipf and M. Welling, "Semi-Supervised Classification with Graph
     Convolutional Networks", ICLR 2017.
     """
-    x, (src, dst) = _check_graph(x, edge_index)
+    x = check_features(x, name="x")
     n = x.shape[0]
     weight = check_weight(weight, "weight", (x.shape[1], None))
     bias = _check_bias(bias, weight.shape[1])
-    out = gcn_norm(np.stack([src, dst]), n, edge_weight) @ (x @ weight)
+    if adj is None:
+        adj = gcn_norm(edge_index, n, edge_weight)
+    elif getattr(adj, "shape", None) != (n, n) or not hasattr(adj, "tocsr"):
+        raise ValueError(f"`adj` must be a scipy sparse matrix of shape ({n}, {n}) from gcn_norm, "
+                         f"got {type(adj).__name__} of shape {getattr(adj, 'shape', None)}")
+    out = sparse_matmul(adj, x @ weight)  # adj @ (x @ weight)
     return out if bias is None else out + bias
 
 
@@ -276,11 +286,11 @@ def sage_conv(x, edge_index, weight_neigh, weight_root=None, bias=None, aggr="me
     W. L. Hamilton, R. Ying and J. Leskovec, "Inductive Representation Learning
     on Large Graphs", NeurIPS 2017.
     """
-    x, (src, dst) = _check_graph(x, edge_index)
+    x, edge_index = _check_graph(x, edge_index)
     aggr = check_choice(aggr, "aggr", _AGGRS)
     weight_neigh = check_weight(weight_neigh, "weight_neigh", (x.shape[1], None))
     f_out = weight_neigh.shape[1]
-    out = aggregate_rows(x, src, dst, x.shape[0], aggr) @ weight_neigh
+    out = propagate(x, edge_index, aggregate=aggr) @ weight_neigh  # psi = x_j, then the mean
     if bias is not None:
         out = out + _check_bias(bias, f_out)
     if weight_root is not None:
@@ -327,14 +337,16 @@ def gin_conv(x, edge_index, mlp, eps=0.0):
     K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How Powerful are Graph Neural
     Networks?", ICLR 2019.
     """
-    x, (src, dst) = _check_graph(x, edge_index)
+    x, edge_index = _check_graph(x, edge_index)
     eps = check_real(eps, "eps")
-    h = (1.0 + eps) * x + aggregate_rows(x, src, dst, x.shape[0], "sum")
-    return _call(mlp, "mlp", h, x.shape[0])
+    check_callable(mlp, "mlp")
+    # psi = x_j, sum, phi = MLP((1 + eps) x_i + sum)
+    return propagate(x, edge_index, aggregate="sum",
+                     update=lambda x, summed: _call(mlp, "mlp", (1.0 + eps) * x + summed, x.shape[0]))
 
 
 def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat=True,
-             negative_slope=0.2, return_attention=False):
+             negative_slope=0.2, return_attention=False, dropout_p=0.0, training=False, rng=None):
     r"""Graph attention layer of Veličković et al. (PyG ``GATConv``).
 
     .. math::
@@ -363,7 +375,16 @@ def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat
         (output ``(N, F_out)``).
     negative_slope : float, default 0.2
     return_attention : bool, default False
-        Also return the edges used (with self-loops) and their attention weights.
+        Also return the edges used (with self-loops) and their attention weights
+        (before dropout).
+    dropout_p : float in [0, 1), default 0.0
+        Dropout on the attention weights while training (PyG's ``dropout``;
+        0.6 in the GAT paper): each :math:`\alpha_{ij}` is zeroed with this
+        probability and the others are scaled by :math:`1/(1-p)`.
+    training : bool, default False
+        Apply the attention dropout (only when True; evaluation never drops).
+    rng : numpy.random.Generator, int or None
+        The randomness of the attention dropout.
 
     Returns
     -------
@@ -396,7 +417,7 @@ def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat
     As in PyG, existing self-loops are removed and one loop per node is added,
     so every node attends at least to itself and the weights :math:`\alpha_{ij}`
     over its incoming edges sum to 1. Parallel edges each get their own weight.
-    Dropout (off in PyG by default) is left out.
+    Attention dropout is off by default, as in PyG.
 
     References
     ----------
@@ -414,16 +435,16 @@ def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat
     bias = _check_bias(bias, heads * f_out if concat else f_out)
 
     h = (x @ weight).reshape(n, heads, f_out)
-    score_src = np.einsum("nhf,hf->nh", h, att_src)
-    score_dst = np.einsum("nhf,hf->nh", h, att_dst)
-    keep = src != dst
+    score_src = einsum("nhf,hf->nh", h, att_src)  # a_src . h_j for every node and head
+    score_dst = einsum("nhf,hf->nh", h, att_dst)
+    keep = src != dst  # drop existing self-loops, then give every node exactly one
     nodes = np.arange(n, dtype=np.int64)
     src = np.concatenate([src[keep], nodes])
     dst = np.concatenate([dst[keep], nodes])
-    e = score_src[src] + score_dst[dst]
-    e = np.where(e > 0, e, negative_slope * e)
-    alpha = segment_softmax(e, dst, n)
-    out = scatter(alpha[:, :, None] * h[src], dst, n)
+    e = leaky_relu(score_src[src] + score_dst[dst], negative_slope)
+    alpha = segment_softmax(e, dst, n)  # softmax over the edges into each node
+    weights = dropout(alpha, dropout_p, training=training, rng=rng)
+    out = scatter(weights.reshape(-1, heads, 1) * h[src], dst, n)  # sum_j alpha_ij h_j
     out = out.reshape(n, heads * f_out) if concat else out.mean(axis=1)
     if bias is not None:
         out = out + bias
@@ -483,12 +504,13 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
     J. Gilmer, S. S. Schoenholz, P. F. Riley, O. Vinyals and G. E. Dahl,
     "Neural Message Passing for Quantum Chemistry", ICML 2017.
     """
-    x, (src, dst) = _check_graph(x, edge_index)
+    x, edge_index = _check_graph(x, edge_index)
     n, f_in = x.shape
-    num_edges = src.shape[0]
+    num_edges = edge_index.shape[1]
     aggr = check_choice(aggr, "aggr", _AGGRS)
-    edge_attr = _check_edge_network(edge_attr, num_edges, edge_network)
-    theta = np.asarray(edge_network(edge_attr))
+    edge_attr = check_edge_attr(edge_attr, num_edges)
+    theta = check_callable(edge_network, "edge_network")(edge_attr)
+    theta = theta if isinstance(theta, Tensor) else np.asarray(theta)
     if weight_root is not None:
         weight_root = check_weight(weight_root, "weight_root", (f_in, None))
     if theta.ndim == 2 and theta.shape[0] == num_edges and theta.shape[1] % f_in == 0:
@@ -500,7 +522,9 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
             f"`edge_network` must return shape ({num_edges}, {f_in} * {want}) or "
             f"({num_edges}, {f_in}, {want}), got shape {theta.shape}"
         )
-    out = scatter(np.einsum("ef,efo->eo", x[src], theta), dst, n, reduce=aggr)
+    # psi = x_j Theta(e_ji), one matrix per edge; then the aggregation
+    out = propagate(x, edge_index, message=lambda x_i, x_j, theta: einsum("ef,efo->eo", x_j, theta),
+                    aggregate=aggr, edge_attr=theta)
     if weight_root is not None:
         out = out + x @ weight_root
     return out if bias is None else out + _check_bias(bias, theta.shape[2])
@@ -552,8 +576,10 @@ def edge_conv(x, edge_index, mlp, aggr="max"):
     Y. Wang, Y. Sun, Z. Liu, S. E. Sarma, M. M. Bronstein and J. M. Solomon,
     "Dynamic Graph CNN for Learning on Point Clouds", ACM TOG 38(5), 2019.
     """
-    x, (src, dst) = _check_graph(x, edge_index)
+    x, edge_index = _check_graph(x, edge_index)
     aggr = check_choice(aggr, "aggr", _AGGRS)
-    x_i = x[dst]
-    messages = _call(mlp, "mlp", np.concatenate([x_i, x[src] - x_i], axis=1), src.shape[0])
-    return scatter(messages, dst, x.shape[0], reduce=aggr)
+    check_callable(mlp, "mlp")
+    num_edges = edge_index.shape[1]
+    # psi = MLP([x_i, x_j - x_i]), then the maximum
+    return propagate(x, edge_index, aggregate=aggr,
+                     message=lambda x_i, x_j, _: _call(mlp, "mlp", concat([x_i, x_j - x_i], axis=1), num_edges))

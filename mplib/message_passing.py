@@ -4,13 +4,18 @@ r"""One round of message passing: craft (ψ), aggregate (⊕), update (φ).
     h_v' = \phi\Big(h_v,\ \bigoplus_{u \in \mathcal{N}(v)} \psi(h_v, h_u, e_{uv})\Big)
 
 Here :math:`\mathcal{N}(v)` is the set of sources ``u`` of the edges ``u -> v``.
+
+:func:`propagate` takes numpy arrays or :class:`~mplib.autograd.Tensor` objects
+(then ``message``, ``aggregate`` and ``update`` receive tensors, and the result
+is differentiable); the layers of :mod:`mplib.layers` are built on it.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._validate import check_edge_index, check_features
-from .scatter import REDUCTIONS, aggregate_rows, scatter
+from .aggregation import REDUCTIONS, aggregate_rows, scatter
+from .autograd import Tensor
 
 __all__ = ["propagate", "adjacency_matrix"]
 
@@ -47,6 +52,11 @@ def adjacency_matrix(edge_index, num_nodes, weight=None, dtype=np.float64):
     return sp.csr_matrix((data, (dst, src)), shape=(num_nodes, num_nodes))
 
 
+def _array(value):
+    """``value`` itself if it is a Tensor, else as a numpy array."""
+    return value if isinstance(value, Tensor) else np.asarray(value)
+
+
 def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_attr=None):
     r"""Run one round of message passing.
 
@@ -55,7 +65,7 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
 
     Parameters
     ----------
-    x : array_like, shape (N, F)
+    x : array_like or Tensor, shape (N, F)
         Node states :math:`h`; row ``k`` is node ``k``.
     edge_index : array_like of int, shape (2, E)
         Edges ``u -> v`` (row 0 senders, row 1 receivers).
@@ -75,7 +85,7 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
 
     Returns
     -------
-    ndarray
+    ndarray (Tensor if ``x`` or a message is one)
         The new node states, one row per node. A node without incoming edges
         aggregates to 0.
 
@@ -120,7 +130,7 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
         if fn is not None and not callable(fn):
             raise TypeError(f"`{name}` must be callable or None, got {type(fn).__name__}")
     if edge_attr is not None:
-        edge_attr = np.asarray(edge_attr)
+        edge_attr = edge_attr if isinstance(edge_attr, Tensor) else np.asarray(edge_attr)
         if edge_attr.ndim == 0 or edge_attr.shape[0] != src.shape[0]:
             raise ValueError(
                 f"`edge_attr` must have one row per edge ({src.shape[0]}), got shape {edge_attr.shape}"
@@ -129,13 +139,13 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
     if message is None and not callable(aggregate):
         agg = aggregate_rows(x, src, dst, n, aggregate)  # no (E, F) message array needed
     else:
-        messages = x[src] if message is None else np.asarray(message(x[dst], x[src], edge_attr))
+        messages = x[src] if message is None else _array(message(x[dst], x[src], edge_attr))
         if messages.ndim == 0 or messages.shape[0] != src.shape[0]:
             raise ValueError(
                 f"`message` must return one row per edge ({src.shape[0]}), got shape {messages.shape}"
             )
         if callable(aggregate):
-            agg = np.asarray(aggregate(messages, dst, n))
+            agg = _array(aggregate(messages, dst, n))
             if agg.ndim == 0 or agg.shape[0] != n:
                 raise ValueError(f"`aggregate` must return one row per node ({n}), got shape {agg.shape}")
         else:

@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 from IPython.display import Markdown
 
+from .autograd import unwrap
 from .data import split_per_class
 from .functional import dropout, relu
 from .graph import from_networkx
@@ -158,7 +159,7 @@ def train_karate(seed, labels_per_class=2, hidden=16, dropout=0.5, lr=0.01,
     def model(p, data, training, rng):
         out = karate_gcn(p, data, training, rng, dropout_p=dropout, adj=adj)
         if diary is not None and not training:
-            diary.append(accuracy(out.data[test_idx], y[test_idx]))
+            diary.append(accuracy(unwrap(out)[test_idx], y[test_idx]))
         return out
 
     opt = Adam(lr=lr, weight_decay=weight_decay)

@@ -51,7 +51,7 @@ import dataclasses
 import numpy as np
 
 from ._validate import check_int, check_real, check_rng, check_segment_index
-from .autograd import as_tensor, value_and_grad
+from .autograd import as_tensor, unwrap, value_and_grad
 from .functional import cross_entropy
 
 __all__ = ["glorot", "init_params", "SGD", "Adam", "History", "fit", "predict", "accuracy",
@@ -335,13 +335,13 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
     for epoch in range(epochs):
         loss, grads = value_and_grad(loss_fn, params)
         params = optimizer.step(params, grads)
-        logits = as_tensor(model(params, data, training=False, rng=rng))
+        logits = unwrap(model(params, data, training=False, rng=rng))  # plain arrays: nothing recorded
         history.loss.append(loss)
-        history.train_acc.append(accuracy(logits.data[train_idx], y[train_idx]))
+        history.train_acc.append(accuracy(logits[train_idx], y[train_idx]))
         line = f"epoch {epoch + 1:>4}/{epochs}  loss {loss:.4f}  train_acc {history.train_acc[-1]:.3f}"
         if val_idx is not None:
-            history.val_loss.append(cross_entropy(logits, y, val_idx).item())
-            history.val_acc.append(accuracy(logits.data[val_idx], y[val_idx]))
+            history.val_loss.append(cross_entropy(logits, y, val_idx))
+            history.val_acc.append(accuracy(logits[val_idx], y[val_idx]))
             line += f"  val_loss {history.val_loss[-1]:.4f}  val_acc {history.val_acc[-1]:.3f}"
             score = sign * getattr(history, monitor)[-1]
             if score < best:
@@ -379,7 +379,7 @@ def predict(model, params, data):
     >>> predict(lambda p, data, training, rng: data @ p["W"], {"W": np.eye(2)}, np.array([[0.2, 0.9]]))
     array([1])
     """
-    return np.argmax(as_tensor(model(params, data, training=False, rng=None)).data, axis=1)
+    return np.argmax(unwrap(model(params, data, training=False, rng=None)), axis=1)
 
 
 def accuracy(pred, y):

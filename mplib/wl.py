@@ -25,7 +25,7 @@ import numpy as np
 
 from ._validate import check_int
 from .graph import Graph
-from .scatter import group_by_segment
+from .aggregation import group_by_segment
 
 __all__ = ["wl_colors", "wl_history", "wl_test", "WLResult"]
 

@@ -96,7 +96,8 @@ def test_einsum_gradient(seed, spec):
     size = {c: int(rng.integers(1, 4)) for c in set(sa + sb)}
     p = {"a": rng.standard_normal([size[c] for c in sa]), "b": rng.standard_normal([size[c] for c in sb])}
     assert_gradients(lambda q: einsum(spec, q["a"], q["b"]), p, rng)
-    np.testing.assert_array_equal(einsum(spec, p["a"], p["b"]).data, np.einsum(spec, p["a"], p["b"]))
+    np.testing.assert_array_equal(einsum(spec, p["a"], p["b"]), np.einsum(spec, p["a"], p["b"]))
+    np.testing.assert_array_equal(einsum(spec, Tensor(p["a"]), p["b"]).data, np.einsum(spec, p["a"], p["b"]))
 
 
 # ----------------------------------------------------------------------------- the engine

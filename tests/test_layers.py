@@ -1,10 +1,15 @@
-"""Tests for mplib.layers: PyG fixtures, dense oracles, symmetry, purity, error messages.
+"""Tests for mplib.layers: PyG fixtures, dense oracles, symmetry, purity, error messages, training.
 
 Three independent checks per layer:
 1. ``tests/data/pyg_layers.npz`` holds PyTorch Geometric's outputs for fixed graphs and weights
    (made by scripts/make_pyg_reference.py); we must agree to 1e-10.
 2. A dense-matrix (or explicit loop) implementation written here from the formula.
 3. Permutation equivariance through the shared ``helpers.assert_equivariant``.
+
+And the two halves of "each layer is written once": on random graphs with isolated
+nodes, parallel edges and self-loops, the same layer function given tensors returns
+exactly the numbers it returns for plain arrays, and its gradient with respect to
+every parameter and to the input features agrees with finite differences.
 """
 
 import pathlib
@@ -14,8 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_equivariant, random_graph, relabel
-from mplib.layers import edge_conv, gat_conv, gcn_conv, gin_conv, make_mlp, nn_conv, sage_conv
+from gradcheck import assert_gradients, assert_tensor_path_equals_array_path, graph_with_loops
+from helpers import assert_equivariant, relabel
+from mplib.autograd import Tensor, value_and_grad
+from mplib.functional import relu
+from mplib.layers import edge_conv, gat_conv, gcn_conv, gcn_norm, gin_conv, make_mlp, nn_conv, sage_conv
 
 FIXTURE = pathlib.Path(__file__).parent / "data" / "pyg_layers.npz"
 SEEDS = settings(max_examples=25, deadline=None)
@@ -23,16 +31,6 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def graph_with_loops(rng, **kw):
-    """A random graph (helpers.random_graph) plus a few self-loops, some doubled."""
-    x, ei = random_graph(rng, **kw)
-    n = x.shape[0]
-    loops = rng.integers(0, n, int(rng.integers(0, 3)))
-    loops = np.concatenate([loops, loops[:1]])  # the first one (if any) twice
-    ei = np.concatenate([ei, np.stack([loops, loops])], axis=1).astype(np.int64)
-    return x, ei[:, rng.permutation(ei.shape[1])]
-
 
 def rand_mlp(rng, sizes):
     ws = [rng.standard_normal((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -394,3 +392,189 @@ EI = np.array([[0, 1], [1, 2]])
 def test_layers_bad_input_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- one implementation: tensors
+
+def rand(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+def mlp_params(rng, sizes, prefix):
+    p = {}
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        p[f"{prefix}w{k}"], p[f"{prefix}b{k}"] = rand(rng, a, b), rand(rng, b)
+    return p
+
+
+def mlp_from(p, prefix):
+    ks = sorted(k for k in p if k.startswith(prefix + "w"))
+    return make_mlp([p[k] for k in ks], [p[k.replace(prefix + "w", prefix + "b")] for k in ks])
+
+
+@SEEDS
+@given(seed=seeds, weighted=st.booleans())
+def test_gcn_conv_tensor_path_equals_array_path_and_gradient(seed, weighted):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    ew = rng.uniform(0.1, 2.0, ei.shape[1]) if weighted else None
+    p = {"x": x, "W": rand(rng, 3, 2), "b": rand(rng, 2)}
+
+    def f(q):
+        return gcn_conv(q["x"], ei, q["W"], q["b"], edge_weight=ew)
+    out = assert_tensor_path_equals_array_path(f, p)
+    np.testing.assert_array_equal(gcn_conv(x, ei, p["W"], p["b"], adj=gcn_norm(ei, len(x), ew)), out)
+    assert_gradients(f, p, rng)
+
+
+@SEEDS
+@given(seed=seeds, aggr=st.sampled_from(["mean", "sum", "max"]), root=st.booleans())
+def test_sage_conv_tensor_path_equals_array_path_and_gradient(seed, aggr, root):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    p = {"x": x, "Wn": rand(rng, 3, 4), "b": rand(rng, 4)}
+    if root:
+        p["Wr"] = rand(rng, 3, 4)
+
+    def f(q):
+        return sage_conv(q["x"], ei, q["Wn"], q.get("Wr"), q["b"], aggr=aggr)
+    assert_tensor_path_equals_array_path(f, p)
+    assert_gradients(f, p, rng)
+
+
+@SEEDS
+@given(seed=seeds, eps=st.floats(-1.0, 2.0))
+def test_gin_conv_tensor_path_equals_array_path_and_gradient(seed, eps):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    p = {"x": x, **mlp_params(rng, [3, 5, 2], "m")}
+
+    def f(q):
+        return gin_conv(q["x"], ei, mlp_from(q, "m"), eps)
+    assert_tensor_path_equals_array_path(f, p)
+    assert_gradients(f, p, rng)
+
+
+@SEEDS
+@given(seed=seeds, heads=st.integers(1, 3), concat=st.booleans(), slope=st.floats(0.01, 1.0))
+def test_gat_conv_tensor_path_equals_array_path_and_gradient(seed, heads, concat, slope):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    p = {"x": x, "W": rand(rng, 3, heads * 2), "as": rand(rng, heads, 2), "ad": rand(rng, heads, 2),
+         "b": rand(rng, heads * 2 if concat else 2)}
+
+    def f(q, part=0):
+        out = gat_conv(q["x"], ei, q["W"], q["as"], q["ad"], q["b"], heads=heads, concat=concat,
+                       negative_slope=slope, return_attention=True)
+        return out[0] if part == 0 else out[1][1]
+    assert_tensor_path_equals_array_path(f, p)
+    assert_tensor_path_equals_array_path(lambda q: f(q, part=1), p)  # the attention weights too
+    assert_gradients(f, p, rng)
+    # the attention weights themselves are differentiable in the attention vectors
+    assert_gradients(lambda q: f({**p, "as": q["as"], "ad": q["ad"]}, part=1), {"as": p["as"], "ad": p["ad"]}, rng)
+
+
+def test_gat_conv_attention_vectors_get_gradient_through_softmax_and_leaky_relu():
+    """On a star whose leaves differ, a_src must move even when attention starts near uniform.
+
+    (Exactly zero attention vectors would put every score on LeakyReLU's kink, where
+    finite differences see the mean of the two slopes; hence tiny random ones.)
+    """
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 2))
+    ei = np.array([[1, 2, 3, 4], [0, 0, 0, 0]])
+    params = {"as": 1e-2 * rng.standard_normal((1, 2)), "ad": 1e-2 * rng.standard_normal((1, 2))}
+    _, grads = value_and_grad(lambda q: gat_conv(x, ei, np.eye(2), q["as"], q["ad"])[0].sum(), params)
+    assert np.abs(grads["as"]).max() > 1e-3
+    assert_gradients(lambda q: gat_conv(x, ei, np.eye(2), q["as"], q["ad"]), params, rng)
+
+
+@SEEDS
+@given(seed=seeds, p_drop=st.floats(0.1, 0.9))
+def test_gat_conv_attention_dropout_only_when_training(seed, p_drop):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng, num_nodes=8, num_edges=20)
+    args = (x, ei, rand(rng, 3, 4), rand(rng, 2, 2), rand(rng, 2, 2))
+    plain = gat_conv(*args, heads=2)
+    np.testing.assert_array_equal(gat_conv(*args, heads=2, dropout_p=p_drop, training=False, rng=0), plain)
+    a = gat_conv(*args, heads=2, dropout_p=p_drop, training=True, rng=seed)
+    np.testing.assert_array_equal(a, gat_conv(*args, heads=2, dropout_p=p_drop, training=True, rng=seed))
+    traced = gat_conv(Tensor(args[0]), *args[1:], heads=2, dropout_p=p_drop, training=True, rng=seed)
+    np.testing.assert_array_equal(traced.data, a)  # the same mask on both paths, from the same seed
+    # the dropped weights: alpha / (1 - p) where kept, 0 where dropped, drawn per edge and head
+    _, (ei2, alpha) = gat_conv(*args, heads=2, return_attention=True)
+    keep = np.random.default_rng(seed).random(alpha.shape) >= p_drop
+    h = (x @ args[2]).reshape(len(x), 2, 2)
+    expected = np.zeros_like(h)
+    np.add.at(expected, ei2[1], (alpha * keep / (1 - p_drop))[:, :, None] * h[ei2[0]])
+    np.testing.assert_allclose(a, expected.reshape(len(x), 4), atol=1e-12)
+
+
+@SEEDS
+@given(seed=seeds, aggr=st.sampled_from(["sum", "mean", "max"]), root=st.booleans(), flat=st.booleans())
+def test_nn_conv_tensor_path_equals_array_path_and_gradient(seed, aggr, root, flat):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    ea = rand(rng, ei.shape[1], 2)
+    p = {"x": x, "b": rand(rng, 2), **mlp_params(rng, [2, 4, 6], "e")}
+    if root:
+        p["Wr"] = rand(rng, 3, 2)
+
+    def f(q):
+        mlp = mlp_from(q, "e")
+        net = mlp if flat else (lambda e: mlp(e).reshape(-1, 3, 2))
+        return nn_conv(q["x"], ei, ea, net, q.get("Wr"), q["b"], aggr=aggr)
+    assert_tensor_path_equals_array_path(f, p)
+    assert_gradients(f, p, rng)
+
+
+@SEEDS
+@given(seed=seeds, aggr=st.sampled_from(["sum", "mean", "max"]))
+def test_edge_conv_tensor_path_equals_array_path_and_gradient(seed, aggr):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    p = {"x": x, **mlp_params(rng, [6, 4, 2], "m")}
+
+    def f(q):
+        return edge_conv(q["x"], ei, mlp_from(q, "m"), aggr)
+    assert_tensor_path_equals_array_path(f, p)
+    assert_gradients(f, p, rng)
+
+
+@SEEDS
+@given(seed=seeds)
+def test_make_mlp_tensor_path_equals_array_path_and_gradient(seed):
+    rng = np.random.default_rng(seed)
+    p = {"x": rand(rng, 4, 3), **mlp_params(rng, [3, 5, 4, 2], "m")}
+    assert_tensor_path_equals_array_path(lambda q: mlp_from(q, "m")(q["x"]), p)
+    assert_gradients(lambda q: mlp_from(q, "m")(q["x"]), p, rng)
+
+
+def test_stack_of_layers_on_graph_with_isolated_nodes_and_loops():
+    """A stack (GAT -> ReLU -> SAGE max -> GCN) to check the chain rule across layers."""
+    rng = np.random.default_rng(5)
+    x, ei = graph_with_loops(rng, num_nodes=9, num_edges=15)
+    assert np.any(np.bincount(ei[1], minlength=9) == 0)  # at least one node receives nothing
+    p = {"W1": rand(rng, 3, 4), "as": rand(rng, 2, 2), "ad": rand(rng, 2, 2), "Wn": rand(rng, 4, 3),
+         "Wr": rand(rng, 4, 3), "W3": rand(rng, 3, 2), "b3": rand(rng, 2)}
+
+    def f(q):
+        h = relu(gat_conv(x, ei, q["W1"], q["as"], q["ad"], heads=2))
+        h = relu(sage_conv(h, ei, q["Wn"], q["Wr"], aggr="max"))
+        return gcn_conv(h, ei, q["W3"], q["b3"])
+    assert_tensor_path_equals_array_path(f, p)
+    assert_gradients(f, p, rng)
+
+
+def test_tensor_inputs_are_checked_like_arrays():
+    x, ei = Tensor(np.ones((3, 2)), requires_grad=True), np.array([[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match=r"`weight` must have shape \(2, '\*'\), got \(3, 2\)"):
+        gcn_conv(x, ei, Tensor(np.ones((3, 2))))
+    with pytest.raises(ValueError, match="`x` contains NaN or infinite values"):
+        sage_conv(Tensor([[np.nan], [1.0], [2.0]]), ei, np.ones((1, 1)))
+    with pytest.raises(ValueError, match=r"`adj` must be a scipy sparse matrix of shape \(3, 3\)"):
+        gcn_conv(x, ei, np.ones((2, 2)), adj=np.eye(3))
+    with pytest.raises(ValueError, match=r"`mlp` must return an array of shape \(3, F_out\)"):
+        gin_conv(x, ei, lambda h: h[:1])
+    with pytest.raises(ValueError, match=r"`p` must be in \[0, 1\), got 1.0"):
+        gat_conv(x, ei, np.ones((2, 2)), np.ones((1, 2)), np.ones((1, 2)), dropout_p=1.0, training=True)

@@ -2,10 +2,14 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gradcheck import assert_gradients, assert_tensor_path_equals_array_path, graph_with_loops
 from helpers import assert_equivariant, random_graph
+from mplib.aggregation import REDUCTIONS, scatter
+from mplib.functional import leaky_relu, relu
 from mplib.message_passing import adjacency_matrix, propagate
-from mplib.scatter import REDUCTIONS
 
 NUMPY_REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
 
@@ -110,3 +114,36 @@ def test_propagate_bad_input_names_argument(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         propagate(**args)
+
+
+# ----------------------------------------------------------------------------- tensors: same numbers, gradients
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), aggregate=st.sampled_from(REDUCTIONS), custom=st.booleans())
+def test_propagate_tensor_path_equals_array_path_and_gradient(seed, aggregate, custom):
+    rng = np.random.default_rng(seed)
+    x, ei = graph_with_loops(rng)
+    ea = rng.standard_normal((ei.shape[1], 3))
+    p = {"x": x, "W": rng.standard_normal((3, 3))}
+    if custom:  # psi(h_v, h_u, e) = relu((h_u - h_v) W + e), phi(h, m) = h + leaky_relu(m)
+        def f(q):
+            return propagate(q["x"], ei, aggregate=aggregate, edge_attr=ea,
+                             message=lambda xi, xj, e: relu((xj - xi) @ q["W"] + e),
+                             update=lambda h, m: h + leaky_relu(m))
+        out = assert_tensor_path_equals_array_path(f, p)
+        m = np.maximum((x[ei[0]] - x[ei[1]]) @ p["W"] + ea, 0.0)  # the same round, written out
+        agg = scatter(m, ei[1], len(x), aggregate)
+        np.testing.assert_allclose(out, x + np.where(agg > 0, agg, 0.01 * agg), atol=1e-12)
+        assert_gradients(f, p, rng)
+    else:
+        assert_tensor_path_equals_array_path(lambda q: propagate(q["x"], ei, aggregate=aggregate), {"x": x})
+        assert_gradients(lambda q: propagate(q["x"], ei, aggregate=aggregate), {"x": x}, rng)
+
+
+def test_propagate_callable_aggregate_on_tensors():
+    rng = np.random.default_rng(2)
+    x, ei = graph_with_loops(rng, num_nodes=6, num_edges=14)
+    agg = lambda m, index, n: scatter(m, index, n, "sum") * 0.5  # noqa: E731
+    out = assert_tensor_path_equals_array_path(lambda q: propagate(q["x"], ei, aggregate=agg), {"x": x})
+    np.testing.assert_allclose(out, 0.5 * propagate(x, ei), atol=1e-14)
+    assert_gradients(lambda q: propagate(q["x"], ei, aggregate=agg), {"x": x}, rng)

@@ -1,12 +1,15 @@
-"""Tests for mplib/scatter.py: aggregation is exact, invariant and total."""
+"""Tests for mplib/aggregation.py: aggregation is exact, invariant and total."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_invariant
-from mplib.scatter import REDUCTIONS, scatter, segment_softmax
+from gradcheck import assert_gradients
+from helpers import assert_invariant, random_graph
+from mplib.aggregation import REDUCTIONS, scatter, segment_softmax
+from mplib.autograd import Tensor
+from mplib.functional import relu
 
 NUMPY_REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
 
@@ -162,3 +165,75 @@ def test_segment_softmax_shift_invariant():
 def test_segment_softmax_rejects_nan():
     with pytest.raises(ValueError, match=r"`scores` contains NaN"):
         segment_softmax([0.0, np.nan], [0, 0], 1)
+
+
+# ----------------------------------------------------------------------------- tensors: same numbers, gradients
+
+SEEDS = settings(max_examples=30, deadline=None)
+seeds = st.integers(0, 2**32 - 1)
+
+
+@SEEDS
+@given(seed=seeds, reduce=st.sampled_from(["sum", "mean", "max", "min"]), trailing=st.sampled_from([(), (2,), (2, 3)]))
+def test_scatter_tensor_path_equals_array_path_and_gradient(seed, reduce, trailing):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    e = int(rng.integers(0, 3 * n))
+    src, index = rng.standard_normal((e,) + trailing), rng.integers(0, n, e)  # empty segments likely
+    np.testing.assert_array_equal(scatter(Tensor(src), index, n, reduce).data, scatter(src, index, n, reduce))
+    assert_gradients(lambda p: scatter(p["src"], index, n, reduce), {"src": src}, rng)
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_scatter_max_ties_share_the_gradient(reduce):
+    sign = 1.0 if reduce == "max" else -1.0
+    m = Tensor(sign * np.array([[1.0, 5.0], [3.0, 5.0], [3.0, 5.0], [2.0, 0.0]]), requires_grad=True)
+    out = scatter(m, [0, 0, 0, 1], 2, reduce=reduce)
+    (out * np.array([[1.0, 10.0], [1.0, 1.0]])).sum().backward()
+    # column 0: two tied winners share; column 1: three tie
+    np.testing.assert_allclose(m.grad, [[0.0, 10 / 3], [0.5, 10 / 3], [0.5, 10 / 3], [1.0, 1.0]])
+
+
+def test_scatter_gradient_is_invariant_to_message_order():
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 3, (12, 2)).astype(float)  # many ties on purpose
+    index = rng.integers(0, 4, 12)
+    weights = rng.standard_normal((4, 2))
+    grads = []
+    for order in (np.arange(12), rng.permutation(12)):
+        t = Tensor(values[order], requires_grad=True)
+        (scatter(t, index[order], 4, "max") * weights).sum().backward()
+        g = np.empty_like(t.grad)
+        g[order] = t.grad
+        grads.append(g)
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@SEEDS
+@given(seed=seeds, heads=st.sampled_from([None, 1, 3]))
+def test_segment_softmax_tensor_path_equals_array_path_and_gradient(seed, heads):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    e = int(rng.integers(0, 4 * n))
+    shape = (e,) if heads is None else (e, heads)
+    scores, index = 2 * rng.standard_normal(shape), rng.integers(0, n, e)
+    np.testing.assert_array_equal(segment_softmax(Tensor(scores), index, n).data, segment_softmax(scores, index, n))
+    assert_gradients(lambda p: segment_softmax(p["s"], index, n), {"s": scores}, rng)
+
+
+def test_scatter_errors():
+    with pytest.raises(ValueError, match=r"`reduce` must be one of \('sum', 'mean', 'max', 'min'\), got 'prod'"):
+        scatter(np.ones(2), [0, 1], 2, reduce="prod")
+    with pytest.raises(ValueError, match="`index` must have length 2, got 3"):
+        scatter(np.ones(2), [0, 1, 1], 2)
+    with pytest.raises(ValueError, match="got a scalar"):
+        scatter(1.0, [0], 1)
+    with pytest.raises(ValueError, match="`index` refers to segment 4"):
+        segment_softmax(np.ones(2), [0, 4], 2)
+
+
+def test_relu_between_graph_ops_on_random_graph():
+    """A chain gather -> relu -> scatter max on a graph with isolated nodes: FD agreement."""
+    rng = np.random.default_rng(11)
+    x, ei = random_graph(rng, num_nodes=7, num_edges=12)
+    assert_gradients(lambda p: scatter(relu(p["x"][ei[0]] - p["x"][ei[1]]), ei[1], 7, "max"), {"x": x}, rng)

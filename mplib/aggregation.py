@@ -1,4 +1,4 @@
-r"""Segment reductions: the aggregation step :math:`\bigoplus` of message passing.
+r"""Aggregation, the step :math:`\bigoplus` of message passing: scatter and segment softmax.
 
 Every edge carries a message; ``index[k]`` says which node receives message
 ``k``. Aggregation reduces all messages with the same receiver to one row. All
@@ -10,20 +10,40 @@ the ``(num_segments, E)`` matrix with a one at ``(index[k], k)``. Max and min
 group the messages by receiver once (a counting sort, linear in ``E``) and then
 reduce them rank by rank, every segment at once; there is no loop over nodes or
 edges, only one over the position of a message within its segment.
+
+Every function here takes numpy arrays or :class:`~mplib.autograd.Tensor`
+objects (see :func:`mplib.autograd.record`); with tensors the result is
+differentiable, with these backward rules:
+
+- :func:`scatter` (sum, mean, max, min): sum sends each node's gradient to all
+  of its messages (mean divides it by the in-degree); max and min send it to the
+  message that won. When several messages tie for the extreme they share the
+  gradient equally: any fixed choice (say, the first) would make the gradient
+  depend on the order of the edges, which the aggregation itself ignores;
+- :func:`segment_softmax`: :math:`\partial L/\partial s_k = \alpha_k (g_k - \sum_l \alpha_l g_l)`,
+  summing over the edges ``l`` into the same node, as for any softmax.
+
+(The gather ``x[src]`` that builds the messages is :class:`~mplib.autograd.Tensor`
+indexing: a message's gradient flows back to the node that sent it.)
 """
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._validate import check_int, check_segment_index
+from .autograd import Tensor, record, unwrap
 
-__all__ = ["scatter", "segment_softmax", "REDUCTIONS"]
+__all__ = ["scatter", "segment_softmax", "aggregate_rows", "group_by_segment", "REDUCTIONS"]
 
 REDUCTIONS = ("sum", "mean", "max", "min")
 _RANKS = 64  # segments with more messages than this are reduced with reduceat
 
 
 def _check_src(src):
+    if isinstance(src, Tensor):
+        if src.ndim == 0:
+            raise ValueError("`src` must have at least one dimension (one row per message), got a scalar")
+        return src
     src = np.asarray(src)
     if src.ndim == 0:
         raise ValueError("`src` must have at least one dimension (one row per message), got a scalar")
@@ -77,13 +97,8 @@ def _extreme(ufunc, values, rows, index, num_segments):
     return out
 
 
-def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
-    """Aggregate the messages ``values[rows[k]]``, message ``k`` going to segment ``index[k]``.
-
-    This is :func:`scatter` without materialising the ``(E, F)`` message array:
-    with ``rows = src`` and ``index = dst`` it aggregates the plain message
-    :math:`\\psi = h_u` straight from the node states. Arguments are not checked.
-    """
+def _reduce_rows(values, rows, index, num_segments, reduce):
+    """The numpy computation of :func:`aggregate_rows` (arrays only)."""
     if reduce in ("sum", "mean"):
         floating = np.issubdtype(values.dtype, np.floating)
         if values.ndim == 1 and floating:  # one number per message: bincount is the cheapest sum
@@ -104,6 +119,30 @@ def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
     return _extreme(ufunc, values, rows, index, num_segments)
 
 
+def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
+    r"""Aggregate the messages ``values[rows[k]]``, message ``k`` going to segment ``index[k]``.
+
+    This is :func:`scatter` without materialising the ``(E, F)`` message array:
+    with ``rows = src`` and ``index = dst`` it aggregates the plain message
+    :math:`\psi = h_u` straight from the node states. Arguments are not checked.
+    ``values`` may be a Tensor (the result is then differentiable).
+    """
+    data = unwrap(values)
+    out = _reduce_rows(data, rows, index, num_segments, reduce)
+
+    def backward(g):
+        if reduce in ("sum", "mean"):
+            if reduce == "mean":  # each message counts 1 / in-degree
+                counts = np.maximum(np.bincount(index, minlength=num_segments), 1)
+                g = g / counts.reshape((-1,) + (1,) * (g.ndim - 1))
+            return (_reduce_rows(g, index, rows, data.shape[0], "sum"),)  # the transposed sum
+        edges = np.arange(index.shape[0])
+        won = data[rows] == out[index]  # the messages equal to their segment's max (or min)
+        share = won / _reduce_rows(won.astype(g.dtype), edges, index, num_segments, "sum")[index]
+        return (_reduce_rows(share * g[index], edges, rows, data.shape[0], "sum"),)
+    return record(out, (values,), backward)
+
+
 def scatter(src, index, num_segments, reduce="sum"):
     r"""Reduce the rows of ``src`` that share the same ``index``.
 
@@ -113,17 +152,19 @@ def scatter(src, index, num_segments, reduce="sum"):
 
     Parameters
     ----------
-    src : array_like, shape (E, ...)
+    src : array_like or Tensor, shape (E, ...)
         One row per message.
     index : array_like of int, shape (E,)
         Segment (receiving node) of each row, in ``[0, num_segments)``.
     num_segments : int
         Number of output rows (the number of nodes).
     reduce : {"sum", "mean", "max", "min"}, default "sum"
+        For max and min the gradient of a segment goes to the message that
+        attains the extreme; tied messages share it equally.
 
     Returns
     -------
-    ndarray, shape (num_segments, ...)
+    ndarray (Tensor if ``src`` is one), shape (num_segments, ...)
         Same dtype as ``src`` (``mean`` returns floats). A segment that
         receives no row is 0 for every reduction, never NaN or ``-inf``.
 
@@ -141,6 +182,14 @@ def scatter(src, index, num_segments, reduce="sum"):
     array([3., 0., 4., 0.])
     >>> scatter(src, [0, 0, 2], num_segments=4, reduce="max")
     array([2., 0., 4., 0.])
+
+    The same call on a :class:`~mplib.autograd.Tensor` is differentiable:
+
+    >>> from mplib.autograd import Tensor
+    >>> m = Tensor([1.0, 3.0, 3.0, 2.0], requires_grad=True)
+    >>> scatter(m, [0, 0, 0, 1], 2, reduce="max").sum().backward()
+    >>> m.grad  # the two tied maxima share the gradient of segment 0
+    array([0. , 0.5, 0.5, 1. ])
 
     Notes
     -----
@@ -167,7 +216,7 @@ def segment_softmax(scores, index, num_segments):
 
     Parameters
     ----------
-    scores : array_like, shape (E,) or (E, H)
+    scores : array_like or Tensor, shape (E,) or (E, H)
         One score per edge (and per attention head).
     index : array_like of int, shape (E,)
         Segment (receiving node) of each score.
@@ -175,7 +224,7 @@ def segment_softmax(scores, index, num_segments):
 
     Returns
     -------
-    ndarray of float, same shape as ``scores``
+    ndarray of float (Tensor if ``scores`` is one), same shape as ``scores``
         Non-negative weights that sum to 1 within every non-empty segment.
 
     Raises
@@ -189,13 +238,19 @@ def segment_softmax(scores, index, num_segments):
     array([0.5, 0.5, 1. ])
     """
     scores = _check_src(scores)
-    if not np.issubdtype(scores.dtype, np.floating):
-        scores = scores.astype(np.float64)
-    if not np.all(np.isfinite(scores)):
+    data = unwrap(scores)
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype(np.float64)
+    if not np.all(np.isfinite(data)):
         raise ValueError("`scores` contains NaN or infinite values")
     num_segments = check_int(num_segments, "num_segments")
-    index = check_segment_index(index, "index", num_segments, length=scores.shape[0])
-    seg_max = aggregate_rows(scores, np.arange(scores.shape[0]), index, num_segments, "max")
-    exp = np.exp(scores - seg_max[index])
-    denom = aggregate_rows(exp, np.arange(exp.shape[0]), index, num_segments, "sum")
-    return exp / denom[index]
+    index = check_segment_index(index, "index", num_segments, length=data.shape[0])
+    edges = np.arange(data.shape[0])
+    seg_max = _reduce_rows(data, edges, index, num_segments, "max")
+    exp = np.exp(data - seg_max[index])
+    alpha = exp / _reduce_rows(exp, edges, index, num_segments, "sum")[index]
+
+    def backward(g):  # alpha_k * (g_k - sum_l alpha_l g_l), the sum over the segment of k
+        dot = _reduce_rows(alpha * g, edges, index, num_segments, "sum")
+        return (alpha * (g - dot[index]),)
+    return record(alpha, (scores,), backward)
