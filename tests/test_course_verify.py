@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from course_batch import export_rows, shared_batch
 
+import mplib
 from corpora import synthetic, tampering
 from course.checks import DEFAULT_SEED, SEED_ENV, watch_mplib
 from course.instructor.autograde import autograde
@@ -201,7 +202,7 @@ def test_sandbox_calls_write_back_in_place_changes_and_run_callbacks_under_the_t
         args = (np.ones((3, 2)), np.array([0, 2, 0]), 3)
         with watch_mplib() as watch:
             got = box.call({"name": "delegate"}, args, {})
-        assert watch.calls[0] == "mplib.scatter.scatter"  # the child's mplib runs here, where it is seen
+        assert watch.calls[0] == f"{mplib.scatter.__module__}.scatter"  # the child's mplib runs here, where it is seen
         assert got.tolist() == [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]
         with pytest.raises(ValueError, match="too large"):
             box.call({"name": "delegate"}, (np.ones((3, 2)), np.array([0, 2, 0]), 10**9), {})

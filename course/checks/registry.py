@@ -36,6 +36,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+import mplib
+
 __all__ = [
     "Case", "Check", "CheckFailed", "Outcome", "SEED_ENV", "DEFAULT_SEED",
     "register", "get", "tasks", "grading_seed", "make_cases", "expected", "compare",
@@ -193,7 +195,6 @@ def compare(task, case, got, want=None):
 # -- the tripwire ---------------------------------------------------------------------------
 
 def _mplib_dir():
-    import mplib
     return str(Path(mplib.__file__).resolve().parent) + os.sep
 
 

@@ -147,7 +147,7 @@ def _kernel_main(msg):
             del sys.path[0]
         if "numpy" in sys.modules:  # a fresh process would not share the zygote's global random state
             sys.modules["numpy"].random.seed()
-        from ipykernel.kernelapp import IPKernelApp
+        from ipykernel.kernelapp import IPKernelApp  # preloaded by the zygote; the worker never needs it
         IPKernelApp.launch_instance(argv=args)
         code = 0
     finally:

@@ -21,7 +21,9 @@ import io
 import json
 import os
 import re
+import select
 import struct
+import time
 
 import numpy as np
 
@@ -71,8 +73,6 @@ class Channel:
         return header, [self._read(s, deadline) for s in sizes]
 
     def _wait(self, fd, write, deadline):
-        import select
-        import time
         if deadline is None:
             return
         left = deadline - time.monotonic()

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import nbformat
 
+import mplib
+
 __all__ = ["Variant", "CORPUS", "answers", "submission", "write_submission"]
 
+_SCATTER_MODULE = mplib.scatter.__module__  # the module defining mplib.scatter (the tripwire names it)
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -138,7 +141,7 @@ def _f_output(nb, sol):
 def _f_delegating(nb, sol):
     _replace(nb.cells, "scatter_sum", "import mplib\n\ndef scatter_sum(messages, index, num_nodes):\n"
                                       "    return mplib.scatter(messages, index, num_nodes, reduce='sum')")
-    _replace(nb.cells, "scatter_mean", "from mplib.scatter import scatter as _reduce\n\n"
+    _replace(nb.cells, "scatter_mean", f"from {_SCATTER_MODULE} import scatter as _reduce\n\n"
                                        "def scatter_mean(messages, index, num_nodes):\n"
                                        "    return _reduce(messages, index, num_nodes, 'mean')")
 
@@ -179,7 +182,7 @@ CORPUS = [
     Variant("kernel-exit", _f_exit, None, "failed", "kernel died"),
     Variant("huge-output", _f_output, 10, "graded", "truncated"),
     Variant("corrupt", "corrupt", None, "failed", "not a valid notebook"),
-    Variant("delegating", _f_delegating, 5, "graded", "called mplib.scatter"),
+    Variant("delegating", _f_delegating, 5, "graded", f"called {_SCATTER_MODULE}.scatter"),
     Variant("mutating", _f_mutating, 7, "graded", "modified its input arrays"),
 ]
 
