@@ -61,6 +61,7 @@ def fewest_at(G, d):
     return min(sum(1 for x in nx.single_source_shortest_path_length(G, u).values() if x == d) for u in G)
 
 
+@pytest.mark.filterwarnings("ignore:The hashes produced")   # networkx 3.5 changed hash values, not equality
 def test_decalin_and_bicyclopentyl(v):
     dec, bcp = saturated_pair()
     assert v["sat-atoms"] == dec.number_of_nodes() and v["sat-bonds"] == dec.number_of_edges()
