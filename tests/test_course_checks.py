@@ -2,6 +2,7 @@
 
 import functools
 import importlib
+import os
 import re
 import types
 from pathlib import Path
@@ -87,6 +88,38 @@ def test_checks_seed_from_environment(monkeypatch):
     monkeypatch.setenv(checks.SEED_ENV, "abc")
     with pytest.raises(ValueError, match="COURSE_GRADING_SEED must be an integer"):
         checks.grading_seed()
+
+
+def test_checks_seed_scope_wins_over_the_environment_and_nests(monkeypatch):
+    monkeypatch.setenv(checks.SEED_ENV, "17")
+    before = dict(os.environ)
+    with checks.seed_scope(5):
+        assert checks.grading_seed() == 5
+        assert checks.grading_seed(3) == 3  # an explicit argument still wins
+        with checks.seed_scope(6):
+            assert checks.grading_seed() == 6
+        assert checks.grading_seed() == 5
+        scoped = checks.make_cases("01.scatter_sum")
+        assert dict(os.environ) == before
+    assert checks.grading_seed() == 17
+    for got, want in zip(scoped, checks.make_cases("01.scatter_sum", seed=5)):
+        assert got.label == want.label and all(np.array_equal(a, b) for a, b in zip(got.args, want.args))
+
+
+def _same_cases(a, b):
+    return len(a) == len(b) and all(
+        x.label == y.label and len(x.args) == len(y.args)
+        and all(np.array_equal(u, v) for u, v in zip(x.args, y.args)) for x, y in zip(a, b))
+
+
+def test_checks_seed_scope_reaches_evaluate_without_a_seed_argument():
+    task = "01.scatter_sum"
+    with checks.seed_scope(11):
+        outcomes = checks.evaluate(task, _solution(task), stop_at_first=False)
+    graded = [o.case for o in outcomes]
+    assert all(o.ok for o in outcomes)
+    assert _same_cases(graded, checks.make_cases(task, 11))
+    assert not _same_cases(graded, checks.make_cases(task, 12))
 
 
 def _is_plain(value):

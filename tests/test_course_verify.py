@@ -9,6 +9,7 @@ the points its honest part deserves and be flagged for review, and honest submis
 
 import csv
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from course_batch import export_rows, shared_batch
 
 import mplib
 from corpora import synthetic, tampering
-from course.checks import DEFAULT_SEED, SEED_ENV, watch_mplib
+from course.checks import DEFAULT_SEED, SEED_ENV, registry, watch_mplib
 from course.instructor.autograde import autograde
 from course.instructor.export import export
 from course.instructor.release import release
@@ -260,6 +261,24 @@ def test_verify_notebook_scores_like_the_notebook(tmp_path, variant):
                           tmp_path / "aggregators.ipynb", DEFAULT_SEED, timeout=20, deny=[ROOT])
     assert sum(out["scores"].values()) == synthetic.expected_total(variant)
     assert out["signs"] == [] and out["isolation"]
+
+
+def test_verify_notebook_grades_with_its_seed_argument_not_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "1")
+    seeds = []
+    make_cases = registry.make_cases
+
+    def spy(task, seed=None):
+        seeds.append(registry.grading_seed(seed))
+        return make_cases(task, seed)
+
+    monkeypatch.setattr(registry, "make_cases", spy)
+    synthetic.write_submission(ROOT, tmp_path, "01_aggregators", "solution")
+    out = verify_notebook(ROOT / "solutions" / "01_aggregators" / "aggregators.ipynb",
+                          tmp_path / "aggregators.ipynb", 7, timeout=20, deny=[ROOT])
+    assert sum(out["scores"].values()) == synthetic.expected_total("solution")
+    assert seeds and set(seeds) == {7}  # every hidden check ran with the seed passed in
+    assert os.environ[SEED_ENV] == "1"  # and the environment was never the messenger
 
 
 # -- one graded batch: tampering and honest submissions -------------------------------------------

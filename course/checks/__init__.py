@@ -10,8 +10,8 @@ To add an assignment, write ``course/checks/<topic>.py`` calling :func:`register
 
 from .registry import (  # noqa: F401
     DEFAULT_SEED, SEED_ENV, Case, Check, CheckFailed, Outcome, __all__, array_result, compare,
-    evaluate, exact_result, expected, get, grading_seed, make_cases, register, run, tasks,
-    tuple_result, watch_mplib,
+    evaluate, exact_result, expected, get, grading_seed, make_cases, register, run, seed_scope,
+    tasks, tuple_result, watch_mplib,
 )
 
 from . import aggregators  # noqa: F401,E402  01_aggregators

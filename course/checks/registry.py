@@ -9,8 +9,8 @@ Everything the check needs is *data* registered here (by the modules of
 :mod:`course.checks`, one per assignment), not code in the notebook:
 
 - ``cases(rng)``: a list of :class:`Case` built from a random generator; the
-  generator is seeded from the grading seed (``COURSE_GRADING_SEED``, set by
-  the instructor) and the task id, so grading is deterministic;
+  generator is seeded from the grading seed (see :func:`grading_seed`) and the
+  task id, so grading is deterministic;
 - ``reference``: the answer, computed with :mod:`mplib`;
 - ``compare(got, expected)``: ``None`` when ``got`` is right, else a short
   message (type, shape, dtype, values).
@@ -25,6 +25,8 @@ While the student's function runs, a profile hook watches for any call into
 numpy and scipy are allowed.
 """
 
+import contextlib
+import contextvars
 import copy
 import os
 import sys
@@ -40,7 +42,7 @@ import mplib
 
 __all__ = [
     "Case", "Check", "CheckFailed", "Outcome", "SEED_ENV", "DEFAULT_SEED",
-    "register", "get", "tasks", "grading_seed", "make_cases", "expected", "compare",
+    "register", "get", "tasks", "grading_seed", "seed_scope", "make_cases", "expected", "compare",
     "evaluate", "run", "array_result", "exact_result", "tuple_result", "watch_mplib",
 ]
 
@@ -138,10 +140,32 @@ def tasks(prefix=""):
     return sorted(t for t in _REGISTRY if t.startswith(prefix))
 
 
+_SCOPED_SEED = contextvars.ContextVar("course_grading_seed", default=None)
+
+
+@contextlib.contextmanager
+def seed_scope(seed):
+    """Inside the block, hidden checks called without a seed grade with ``seed``.
+
+    A hidden test cell is ``run(task, fn)``, without a seed. The grader's verification runs the
+    instructor's test cells in its own process inside ``seed_scope(seed)``; nbgrader's kernels,
+    separate processes, get the seed in ``$COURSE_GRADING_SEED`` instead (set explicitly by
+    :func:`course.instructor.tools.tool_env`). Scopes nest, and each thread or task has its own.
+    """
+    token = _SCOPED_SEED.set(int(seed))
+    try:
+        yield
+    finally:
+        _SCOPED_SEED.reset(token)
+
+
 def grading_seed(seed=None):
-    """The grading seed: ``seed`` if given, else ``$COURSE_GRADING_SEED``, else :data:`DEFAULT_SEED`."""
+    """The grading seed: ``seed`` if given, else the innermost :func:`seed_scope`, else
+    ``$COURSE_GRADING_SEED`` (how it reaches nbgrader's kernels), else :data:`DEFAULT_SEED`."""
     if seed is not None:
         return int(seed)
+    if _SCOPED_SEED.get() is not None:
+        return _SCOPED_SEED.get()
     value = os.environ.get(SEED_ENV, "").strip()
     if not value:
         return DEFAULT_SEED

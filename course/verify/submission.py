@@ -48,7 +48,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..checks import SEED_ENV
+from ..checks import seed_scope
 from ..instructor.cells import cell_key, defined_functions
 from .sandbox import Sandbox, SandboxError, SandboxTimeout
 from .wire import short
@@ -248,19 +248,6 @@ def explain(message, cells, names=()):
     return message
 
 
-@contextlib.contextmanager
-def _seed(seed):
-    old = os.environ.get(SEED_ENV)
-    os.environ[SEED_ENV] = str(int(seed))
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(SEED_ENV, None)
-        else:
-            os.environ[SEED_ENV] = old
-
-
 def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
     """Score the notebook ``submitted`` against the instructor's ``source`` outside the student's kernel.
 
@@ -386,7 +373,7 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
 
     tests = {gid: (points, src) for gid, points, src in spec["tests"]}
     try:
-        with _seed(seed), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with seed_scope(seed), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             for src in spec["setup"]:
                 exec(compile(src, "<setup>", "exec"), ns)
             ns.update({name: stand_in(name) for name in spec["functions"]})
