@@ -3,7 +3,7 @@
 #   make collect     A=01_aggregators [FROM=dir]
 #   make zip-collect A=01_aggregators ZIP=download.zip [LMS=canvas|moodle|generic]
 #   make roster      FILE=gradebook.csv LMS=canvas|moodle|plain [A=04_wl for a Moodle worksheet]
-#   make autograde   A=01_aggregators [WORKERS=2] [SEED=2025] [TIMEOUT=60]
+#   make autograde   A=01_aggregators [WORKERS=2 | CLUSTER=tcp://host:8786] [SEED=2025] [TIMEOUT=60] [FORCE=1]
 #   make feedback    A=01_aggregators
 #   make export      A=01_aggregators   -> grades/01_aggregators.csv
 #   make export      LMS=canvas|moodle [UNSCORED=blank|zero]   (no A: every assignment, LMS import sheet)
@@ -35,7 +35,8 @@ roster: venv
 
 autograde: venv
 	$(need-assignment)
-	$(COURSE) autograde $(A) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SEED),--seed $(SEED)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(COURSE) autograde $(A) $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(SEED),--seed $(SEED)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(FORCE),--force)
 
 feedback: venv
 	$(need-assignment)

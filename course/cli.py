@@ -4,7 +4,8 @@
     python -m course collect    ASSIGNMENT [--from DIR]
     python -m course zip-collect ASSIGNMENT ARCHIVE ... [--lms canvas|moodle|generic]
     python -m course roster     FILE --lms canvas|moodle|plain [--assignment ASSIGNMENT]
-    python -m course autograde  ASSIGNMENT [--workers N] [--seed S] [--timeout T] [--student ID ...]
+    python -m course autograde  ASSIGNMENT [--cluster ADDRESS | --workers N] [--seed S] [--timeout T]
+                                [--student ID]... [--force]
     python -m course feedback   ASSIGNMENT
     python -m course export     ASSIGNMENT [-o grades/ASSIGNMENT.csv]
     python -m course export     --all [--lms canvas|moodle] [--unscored blank|zero] [-o PATH]
@@ -14,7 +15,6 @@ Every step runs in the course root (``--root``, default: the directory holding
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -79,15 +79,21 @@ def run_roster(root, args):
 
 
 def run_autograde(root, args):
-    seed = args.seed if args.seed is not None else os.environ.get(SEED_ENV) or None
-    results = autograde(root, args.assignment, args.student, workers=args.workers, seed=seed,
-                        timeout=args.timeout)
+    # no --seed: each submission's stored seed, or $COURSE_GRADING_SEED / the default for a first grading
+    results = autograde(root, args.assignment, args.student, workers=args.workers, seed=args.seed,
+                        timeout=args.timeout, cluster=args.cluster, force=args.force)
+    fresh = [r for r in results if not r.get("up_to_date")]
     counts = {}
-    for r in results:
+    for r in fresh:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    print("autograded " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    for r in results:
-        if r["status"] == "failed":
+    print("autograded " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing"))
+    if len(fresh) < len(results):
+        print(f"{len(results) - len(fresh)} up to date (graded before with the same submission, seed and "
+              "grader; not graded again: --force or --student ID to re-grade)")
+    for r in fresh:
+        if r.get("kept"):
+            print(f"  failed: {r['student']}: {r['reason']} (re-grade; the previous result kept)")
+        elif r["status"] == "failed":
             print(f"  failed: {r['student']}: {r['reason']}")
     flagged = [r["student"] for r in results if r["status"] != "missing"
                and review_reasons(r.get("scores"), r.get("verified"), r["status"])]
@@ -153,11 +159,18 @@ def parser():
     p.set_defaults(run=run_roster)
     p = sub.add_parser("autograde", help="grade every submission in parallel")
     p.add_argument("assignment")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="grade on the workers of this Dask scheduler, e.g. tcp://host:8786 "
+                        "(default: a local cluster of --workers processes)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: CPU count; not with --cluster)")
     p.add_argument("--seed", type=int, default=None,
-                   help=f"grading seed of the hidden tests (default: ${SEED_ENV} or the course default)")
+                   help="grading seed of the hidden tests (default: each submission's stored seed; "
+                        f"for a first grading ${SEED_ENV} or the course default)")
     p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
-    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--student", action="append", help="only this student, graded again (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="grade again submissions whose result is up to date")
     p.set_defaults(run=run_autograde)
     p = sub.add_parser("feedback", help="HTML feedback into feedback/ (no hidden tests shown)")
     p.add_argument("assignment")
@@ -179,7 +192,11 @@ def parser():
 
 def main(argv=None):
     """Run one step; return the exit status (1 with a message when the step could not be completed)."""
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if getattr(args, "cluster", None) and args.workers is not None:
+        cli.error("--workers starts local worker processes; with --cluster the scheduler's workers grade "
+                  "(start as many as you need there)")
     root = (args.root or _find_root(Path.cwd())).resolve()
     try:
         args.run(root, args)

@@ -1,51 +1,60 @@
-"""Step ``autograde``: each submission in its own temporary course directory, then verified.
+"""Autograding on a Dask cluster: submissions shipped to workers, results merged by one coordinator.
 
 nbgrader grades one submission after another in one process, all writing to
-one SQLite gradebook. Here a pool of worker processes grades submissions side
-by side, each in a private copy of the course directory (config, a link to
-``solutions/``, a snapshot of ``gradebook.db`` and that one submission), so the
-workers never share a database. The parent process then merges each result
-into the real gradebook and ``autograded/`` one at a time, and records a
-status: ``graded`` (with notes on what went wrong per task) or ``failed``
-(with the reason: corrupt notebook, kernel died, ...). A crashed notebook is
-never recorded as an honest zero.
+one gradebook. Here each submission is one task of :mod:`course.instructor.engine`
+(the workers of a Dask scheduler given with ``--cluster``, else a local cluster
+of worker processes):
 
-After nbgrader, the same worker verifies the submission outside the student's
-kernel (:mod:`course.verify`); the verified scores, and the signs of
-tampering, are recorded in the status file next to nbgrader's scores, and the
-export uses them.
+1. :func:`ship` (the coordinator) packs a job: the course's ``nbgrader_config.py``,
+   the assignment's sources (``solutions/<assignment>/``), a small SQLite gradebook
+   holding only the assignment's cells, the submission's files, the seed and the
+   cell timeout. A job names no path of the course directory: a worker needs only
+   the installed package, never a shared file system.
+2. :func:`grade_job` (a worker) unpacks it into a private scratch directory, runs
+   nbgrader's ``Autograde`` there, verifies the submission outside the student's
+   kernel in the same sandbox as always (:mod:`course.verify`), and returns the
+   autograded notebooks, the scores and the verification.
+3. :func:`merge` (the coordinator, one result at a time) writes them into the
+   course's gradebook (wherever nbgrader's ``db_url`` points: SQLite or
+   PostgreSQL), ``autograded/`` and the status record. The gradebook has a
+   single writer, and a result is merged whole or not at all.
+
+Each status is ``graded`` (with notes on what went wrong per task), ``failed``
+(with the reason: corrupt notebook, kernel died, worker lost, ...) or ``missing``;
+a crashed notebook is never recorded as an honest zero. A re-grade that fails
+keeps the previous result and its manual scores (the status notes the failed
+attempt). Each submission's seed is stored in the gradebook and reused by later
+re-grades unless ``--seed`` is given. A run without ``--student`` or ``--force``
+grades only what has no up-to-date result (same submission, sources, seed,
+timeout and grader code), so a run after a crash picks up where it stopped.
 """
 
+import hashlib
+import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
-from nbgrader.converters import Autograde
-from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute
-from nbgrader.utils import capture_log
-from traitlets.config.loader import PyFileConfigLoader
 
-from ..checks import DEFAULT_SEED
-from ..verify.submission import verify_submission
+from ..checks import DEFAULT_SEED, SEED_ENV
+from . import engine
 from .cells import cell_key
-from .gradebook import gradebook_path, has_gradebook, open_gradebook, roster
-from .kernels import FastExecute, start_zygote
+from .gradebook import copy_assignments, has_gradebook, open_gradebook, open_url, roster, store_seed, \
+    stored_seeds
 from .plugins import NOTE
 from .release import release
-from .status import write_status
+from .status import status_path, write_status
 from .tools import PACKAGE_ROOT, tool_env
 
-__all__ = ["autograde", "grade_all", "grade_one", "merge", "check_notebook_file"]
+__all__ = ["autograde", "grade_all", "ship", "grade_job", "merge", "check_notebook_file", "fingerprint"]
 
 
 def check_notebook_file(path):
@@ -92,107 +101,298 @@ def _cell_notes(notebook_path):
     return notes
 
 
-def _verify(root, assignment, submitted, seed, timeout):
-    """Verified scores of one submission (:func:`course.verify.verify_submission`); never raises."""
+# -- the coordinator's side: what a worker receives ------------------------------------------------
+
+def _files(folder):
+    """``{relative path: bytes}`` of every file under ``folder`` (none when it does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+_GRADER = None
+
+
+def _grader_version():
+    """Hash of the installed grading code (the ``course`` package): a new grader means new results."""
+    global _GRADER
+    if _GRADER is None:
+        digest = hashlib.sha256()
+        for path in sorted((Path(PACKAGE_ROOT) / "course").rglob("*.py")):
+            digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+        _GRADER = digest.hexdigest()
+    return _GRADER
+
+
+def fingerprint(job):
+    """What a result depends on: config, sources, submission, seed, timeout and the grader's code."""
+    digest = hashlib.sha256()
+    parts = [job["assignment"], job["student"], str(job["seed"]), str(job["timeout"]), _grader_version(),
+             job["config"]]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for group in ("sources", "submission"):
+        for name, data in sorted(job[group].items()):
+            digest.update(f"{group}/{name}".encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _first_seed():
+    """The seed of a submission graded for the first time: ``$COURSE_GRADING_SEED`` or the default."""
+    value = os.environ.get(SEED_ENV)
     try:
-        return verify_submission(root, assignment, submitted, seed, timeout)
-    except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
-        return {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"}
+        return int(value) if value not in (None, "") else DEFAULT_SEED
+    except ValueError:
+        raise ValueError(f"${SEED_ENV}: expected an integer seed, got {value!r}") from None
 
 
-def grade_one(root, assignment, student, base_db, workdir, seed, timeout):
-    """Autograde one submission in a private course directory, then verify it (runs in a worker process)."""
-    start = time.perf_counter()
-    root, work = Path(root), Path(workdir) / f"course-{assignment}-{student}"
-    result = {"student": student, "assignment": assignment, "seed": seed, "notes": [],
-              "scores": {}, "max_scores": {}, "work": str(work)}
-    submitted = root / "submitted" / student / assignment
+def ship(root, pairs, seed=None, timeout=None):
+    """The jobs grading ``pairs`` (``(assignment, student)``), each self-contained (see the module doc).
+
+    ``seed`` given: every job uses it; else each submission's stored seed, or
+    :func:`_first_seed` for a submission never graded.
+    """
+    root = Path(root).resolve()
+    pairs = list(pairs)
+    names = sorted({a for a, _ in pairs})
+    config = (root / "nbgrader_config.py").read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="course-ship-") as tmp, open_gradebook(root) as gb:
+        seeds = {name: stored_seeds(gb, name) for name in names}
+        copy_assignments(gb, names, Path(tmp) / "gradebook.db")
+        scratch_db = (Path(tmp) / "gradebook.db").read_bytes()
+    first = _first_seed() if seed is None else None
+    sources = {name: _files(root / "solutions" / name) for name in names}
+    jobs = []
+    for assignment, student in pairs:
+        job = {"assignment": assignment, "student": student,
+               "seed": int(seed) if seed is not None else seeds[assignment].get(student, first),
+               "timeout": None if timeout is None else int(timeout), "config": config,
+               "sources": sources[assignment], "gradebook": scratch_db,
+               "submission": _files(root / "submitted" / student / assignment)}
+        job["fingerprint"] = fingerprint(job)
+        jobs.append(job)
+    return jobs
+
+
+# -- the worker's side ------------------------------------------------------------------------------
+
+_LOCK = threading.Lock()  # one submission at a time per process: grading sets os.environ
+_FAST_KERNELS = None
+
+
+def _fast_kernels():
+    """Start this process's kernel zygote once (kernels forked warm); ``False`` where it cannot."""
+    global _FAST_KERNELS
+    if _FAST_KERNELS is None:
+        _FAST_KERNELS = False
+        if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
+            from .kernels import start_zygote
+            try:
+                start_zygote()
+                _FAST_KERNELS = True
+            except OSError:  # no fork here: plain kernels
+                pass
+    return _FAST_KERNELS
+
+
+def _scratch_parent():
+    """Where a worker unpacks jobs: its Dask local directory, else the temporary directory."""
+    try:
+        from distributed import get_worker
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
+
+
+def _write_files(folder, files):
+    """Write ``{relative path: bytes}`` under ``folder`` (paths leaving it are refused)."""
+    for name, data in files.items():
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts:
+            raise ValueError(f"refusing a file name outside its folder: {name!r}")
+        path = Path(folder, *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def grade_job(job):
+    """Autograde and verify one shipped submission (runs on a worker; see :func:`ship`).
+
+    Returns the result: ``status``, ``reason``, ``notes``, ``scores`` and
+    ``max_scores`` per test cell, ``verified``, and for a graded submission the
+    autograded files (``files``) and what the gradebook needs (``timestamp``,
+    ``notebooks``). Never raises for a fault of the submission or the grader.
+    """
+    with _LOCK:
+        start = time.perf_counter()
+        assignment, student = job["assignment"], job["student"]
+        result = {"student": student, "assignment": assignment, "seed": job["seed"], "notes": [],
+                  "scores": {}, "max_scores": {}, "worker": engine.worker_name(),
+                  "fingerprint": job.get("fingerprint")}
+        work = Path(tempfile.mkdtemp(prefix=f"course-grade-{assignment}-", dir=_scratch_parent()))
+        try:
+            return _grade(job, work, result, start)
+        except Exception as err:  # a fault of the grader here, not of the student: try again later
+            return dict(result, status="failed", retry=True,
+                        reason=f"grading crashed on worker {result['worker']}: {type(err).__name__}: "
+                               f"{' '.join(str(err).split())[:200]}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _grade(job, work, result, start):
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import Execute
+    from nbgrader.utils import capture_log
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from ..verify.submission import verify_submission
+    from .kernels import FastExecute
+
+    assignment, student, seed = job["assignment"], job["student"], job["seed"]
+    submitted = work / "submitted" / student / assignment
+    _write_files(submitted, job["submission"])
     notebooks = sorted(submitted.glob("*.ipynb"))
     if not notebooks:
         return dict(result, status="missing", reason="no notebook in the submission")
     broken = [r for r in map(check_notebook_file, notebooks) if r]
     if broken:
         return dict(result, status="failed", reason="; ".join(broken))
+    (work / "nbgrader_config.py").write_text(job["config"], encoding="utf-8")
+    _write_files(work / "solutions" / assignment, job["sources"])
+    (work / "gradebook.db").write_bytes(job["gradebook"])
+    db = f"sqlite:///{work / 'gradebook.db'}"
 
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "submitted" / student).mkdir(parents=True)
-    shutil.copy(root / "nbgrader_config.py", work / "nbgrader_config.py")
-    os.symlink(root / "solutions", work / "solutions")
-    shutil.copy(base_db, gradebook_path(work))
-    shutil.copytree(submitted, work / "submitted" / student / assignment)
-
-    os.environ.update(tool_env(seed, timeout))
-
+    os.environ.update(tool_env(seed, job["timeout"]))
+    fast = _fast_kernels()
     log = logging.getLogger(f"course.autograde.{student}")
     log.propagate = False
     log.setLevel(logging.INFO)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(work)).load_config()
-    if _FAST_KERNELS:  # same execution, kernels forked from this worker's warm zygote
+    config.CourseDirectory.root = str(work)
+    config.CourseDirectory.db_url = db  # the scratch copy, never the course's database
+    if fast:  # same execution, kernels forked from this worker's warm zygote
         config.Autograde.autograde_preprocessors = [
             FastExecute if pp is Execute else pp for pp in config.Autograde.autograde_preprocessors]
     coursedir = CourseDirectory(config=config, root=str(work))
     coursedir.assignment_id, coursedir.student_id = assignment, student
     app = Autograde(coursedir=coursedir, config=config, log=log)
     app.force, app.create_student = True, True
-    outcome = capture_log(app)
+    with warnings.catch_warnings():  # SQLAlchemy 2 chatter from nbgrader's own session handling
+        warnings.simplefilter("ignore")
+        outcome = capture_log(app)
     logtext = outcome.get("log", "")
     result["notes"] = [ln.split(NOTE, 1)[1].strip() for ln in logtext.splitlines() if NOTE in ln]
     result["seconds"] = round(time.perf_counter() - start, 2)
     cell_timeout = config.Execute.timeout if isinstance(config.Execute.timeout, (int, float)) else 60
-    result["verified"] = _verify(root, assignment, submitted, seed, cell_timeout)
+    try:
+        result["verified"] = verify_submission(work, assignment, submitted, seed, cell_timeout)
+    except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
+        result["verified"] = {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"}
     if not outcome["success"]:
         return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext))
 
-    with open_gradebook(work) as gb:
+    notebooks = {}
+    with warnings.catch_warnings(), open_url(db) as gb:
+        warnings.simplefilter("ignore")
         sub = gb.find_submission(assignment, student)
+        result["timestamp"] = sub.timestamp
         for nb in sub.notebooks:
+            notebooks[nb.name] = {"late_submission_penalty": nb.late_submission_penalty,
+                                  "grades": {g.name: g.auto_score for g in nb.grades},
+                                  "comments": {c.name: c.auto_comment for c in nb.comments}}
             for grade in nb.grades:
                 key = cell_key(nb.name, grade.name, len(sub.notebooks))
                 result["scores"][key] = grade.auto_score
                 result["max_scores"][key] = grade.max_score
-    for path in sorted((work / "autograded" / student / assignment).glob("*.ipynb")):
+    graded = work / "autograded" / student / assignment
+    for path in sorted(graded.glob("*.ipynb")):
         result["notes"] += _cell_notes(path)
-    return dict(result, status="graded", reason="")
+    return dict(result, status="graded", reason="", notebooks=notebooks, files=_files(graded))
+
+
+# -- the coordinator's side: merging ------------------------------------------------------------
+
+def _replace_folder(dest, files):
+    """Make ``dest`` hold exactly ``files``, switching over in one rename (never half-written)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    _write_files(new, files)
+    old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+    if dest.exists():
+        os.rename(dest, old)
+    os.rename(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _has_submission(gb, assignment, student):
+    try:
+        gb.find_submission(assignment, student)
+        return True
+    except MissingEntry:
+        return False
 
 
 def merge(root, result):
-    """Copy one worker's result into the course's gradebook and ``autograded/``; write its status."""
+    """Merge one worker's result into the course: gradebook, ``autograded/``, status; returns it.
+
+    A graded result replaces the automatic scores (manual ones stay). A failed
+    re-grade of a submission that has a graded result keeps that result, its
+    manual scores and seed, and notes the failed attempt (``result["kept"]``).
+    The status record is written last, so a submission whose merge was cut short
+    counts as not graded and is graded again by the next run.
+    """
     root, student, assignment = Path(root), result["student"], result["assignment"]
-    work = Path(result["work"])
     dest = root / "autograded" / student / assignment
     stale_feedback = root / "feedback" / student / assignment
-    for old in (dest, stale_feedback):
-        if old.exists():
-            shutil.rmtree(old)
+    path = status_path(root, assignment, student)
+    previous = json.loads(path.read_text()) if path.exists() else None
     with warnings.catch_warnings(), open_gradebook(root) as main:
         warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
         main.update_or_create_student(student)
-        if result["status"] != "graded":
+        keep = (result["status"] == "failed" and previous is not None and previous.get("status") == "graded"
+                and dest.is_dir() and _has_submission(main, assignment, student))
+        if result["status"] == "graded":
+            main.update_or_create_submission(assignment, student, timestamp=result.get("timestamp"))
+            for nb_name, nb in result["notebooks"].items():
+                target = main.find_submission_notebook(nb_name, assignment, student)
+                target.late_submission_penalty = nb["late_submission_penalty"]
+                for name, auto in nb["grades"].items():
+                    g = main.find_grade(name, nb_name, assignment, student)
+                    g.auto_score = auto
+                    g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
+                for name, text in nb["comments"].items():
+                    main.find_comment(name, nb_name, assignment, student).auto_comment = text
+            main.db.commit()
+            store_seed(main, assignment, student, result["seed"])
+        elif not keep:
             try:
                 main.remove_submission(assignment, student)
-            except Exception:  # nothing recorded yet
+            except MissingEntry:  # nothing recorded yet
                 pass
-        else:
-            with open_gradebook(work) as gb:
-                sub = gb.find_submission(assignment, student)
-                main.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
-                for nb in sub.notebooks:
-                    target = main.find_submission_notebook(nb.name, assignment, student)
-                    target.late_submission_penalty = nb.late_submission_penalty
-                    for grade in nb.grades:
-                        g = main.find_grade(grade.name, nb.name, assignment, student)
-                        g.auto_score = grade.auto_score
-                        g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
-                    for comment in nb.comments:
-                        main.find_comment(comment.name, nb.name, assignment, student).auto_comment = \
-                            comment.auto_comment
-                main.db.commit()
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(work / "autograded" / student / assignment, dest)
-    write_status(root, result)
-    if work.exists():
-        shutil.rmtree(work, ignore_errors=True)
+            main.db.commit()
+            store_seed(main, assignment, student, result["seed"])
+    if result["status"] == "graded":
+        _replace_folder(dest, result["files"])
+        shutil.rmtree(stale_feedback, ignore_errors=True)
+        write_status(root, result)
+    elif keep:
+        kept = dict(previous)
+        note = (f"re-grade failed ({result['reason']}; seed {result['seed']}); the previous result "
+                f"(seed {previous.get('seed')}) is kept")
+        kept["notes"] = [n for n in previous.get("notes") or [] if not n.startswith("re-grade failed")] + [note]
+        kept["regrade_failed"] = {k: result.get(k) for k in ("reason", "seed", "worker")}
+        kept["fingerprint"] = None if result.get("retry") else result.get("fingerprint")
+        write_status(root, dict(kept, student=student, assignment=assignment))
+        result["kept"] = True
+    else:
+        for old in (dest, stale_feedback):
+            shutil.rmtree(old, ignore_errors=True)
+        write_status(root, result)
+    return result
 
 
 def _progress(done, total, counts, start, stream):
@@ -207,72 +407,75 @@ def _progress(done, total, counts, start, stream):
     stream.flush()
 
 
-def _context():
-    """Workers forked from a server that imported nbgrader once (cheaper than a fresh import each)."""
-    try:
-        ctx = get_context("forkserver")
-    except ValueError:  # no forkserver on this platform
-        return get_context("spawn")
-    ctx.set_forkserver_preload(["course.instructor.autograde", "course.instructor.kernels",
-                                "nbgrader.converters", "nbgrader.api", "nbclient", "nbgrader.preprocessors",
-                                "course.instructor.plugins"])
-    return ctx
+def _up_to_date(root, job, graded):
+    """The recorded status of ``job``'s submission when it is a result of exactly this job, else None."""
+    path = status_path(root, job["assignment"], job["student"])
+    if not path.exists():
+        return None
+    status = json.loads(path.read_text())
+    if status.get("fingerprint") != job["fingerprint"] or status.get("retry"):
+        return None
+    if status.get("status") == "graded" and job["student"] not in graded:
+        return None  # the gradebook lost it
+    return status
 
 
-_FAST_KERNELS = False
+def _lost(job, error):
+    """The result of a job that could not finish on any worker."""
+    return {"student": job["student"], "assignment": job["assignment"], "seed": job["seed"],
+            "status": "failed", "retry": True, "notes": [], "scores": {}, "max_scores": {},
+            "fingerprint": job["fingerprint"], "worker": None,
+            "reason": f"the grading task was lost ({type(error).__name__}: "
+                      f"{' '.join(str(error).split())[:200]}); autograde again"}
 
 
-def _init_worker(env):
-    global _FAST_KERNELS
-    os.environ.update(env)
-    sys.path.insert(0, PACKAGE_ROOT)
-    # kernels inherit the worker's stdout/stderr: keep their chatter off the progress bar
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
-        try:
-            start_zygote()
-            _FAST_KERNELS = True
-        except OSError:  # no fork: plain kernels
-            pass
+def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.stderr, cluster=None,
+              force=False):
+    """Grade the submissions ``pairs`` (``(assignment, student)``) on a Dask cluster.
 
-
-def grade_all(root, jobs, workers=None, seed=None, timeout=None, progress=sys.stderr):
-    """Grade the submissions ``jobs`` (pairs ``(assignment, student)``) with ``workers`` processes.
-
-    Returns the list of results (one dict per job, with ``status``), sorted by
-    assignment and student. The course's ``gradebook.db`` must already know the
-    assignments (``python -m course release``).
+    ``cluster``: address of a running scheduler; ``None``: a local cluster of
+    ``workers`` processes (default: the CPU count). Without ``force`` a
+    submission whose recorded result is up to date (same submission, sources,
+    seed, timeout and grader) is not graded again; its result comes back with
+    ``up_to_date`` set. Returns one result per pair, sorted by assignment and student.
     """
     root = Path(root).resolve()
-    seed = DEFAULT_SEED if seed is None else int(seed)
-    workers = workers or os.cpu_count() or 1
-    env = tool_env(seed, timeout)
-    results, counts = [], {}
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
-        base_db = Path(tmp) / "base.db"
-        shutil.copy(gradebook_path(root), base_db)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
-                                 initializer=_init_worker, initargs=(env,)) as pool:
-            futures = {pool.submit(grade_one, str(root), a, s, str(base_db), tmp, seed, timeout): (a, s)
-                       for a, s in jobs}
-            for k, future in enumerate(as_completed(futures), 1):
-                assignment, student = futures[future]
-                try:
-                    result = future.result()
-                except Exception as err:  # a worker crashed: record it, keep going
-                    result = {"student": student, "assignment": assignment, "status": "failed",
-                              "reason": f"grading crashed: {type(err).__name__}: {err}", "notes": [],
-                              "seed": seed, "scores": {}, "max_scores": {},
-                              "work": str(Path(tmp) / f"course-{assignment}-{student}")}
-                merge(root, result)
+    if cluster:
+        cluster = engine.check_address(cluster)
+    jobs = ship(root, pairs, seed=seed, timeout=timeout)
+    results, todo = [], []
+    graded = {}
+    if not force:
+        with open_gradebook(root) as gb:
+            for name in {j["assignment"] for j in jobs}:
+                graded[name] = {s.student.id for s in gb.find_assignment(name).submissions}
+    for job in jobs:
+        status = None if force else _up_to_date(root, job, graded[job["assignment"]])
+        if status is not None:
+            results.append(dict(status, student=job["student"], assignment=job["assignment"], up_to_date=True))
+        elif not any(name.endswith(".ipynb") for name in job["submission"]):
+            results.append(merge(root, dict(job_result(job), status="missing",
+                                            reason="no notebook in the submission")))
+        else:
+            todo.append(job)
+    if todo:
+        counts, start = {}, time.perf_counter()
+        n = workers if cluster else min(workers or os.cpu_count() or 1, len(todo))
+        with engine.client(cluster, n) as conn:
+            for k, (job, result, error) in enumerate(
+                    engine.run(conn, grade_job, todo, key=lambda j: f"grade-{j['assignment']}-{j['student']}"), 1):
+                result = merge(root, result if error is None else _lost(job, error))
                 results.append(result)
                 counts[result["status"]] = counts.get(result["status"], 0) + 1
                 if progress:
-                    _progress(k, len(futures), counts, start, progress)
+                    _progress(k, len(todo), counts, start, progress)
     return sorted(results, key=lambda r: (r["assignment"], r["student"]))
+
+
+def job_result(job):
+    """An empty result for ``job`` (what :func:`merge` needs besides the status)."""
+    return {"student": job["student"], "assignment": job["assignment"], "seed": job["seed"], "notes": [],
+            "scores": {}, "max_scores": {}, "fingerprint": job["fingerprint"], "worker": None}
 
 
 def _ensure_in_gradebook(root, assignment):
@@ -286,14 +489,17 @@ def _ensure_in_gradebook(root, assignment):
     release(root, [assignment])
 
 
-def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr):
-    """Autograde every submission in parallel (see :func:`grade_all`); return the results.
+def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr,
+              cluster=None, force=False):
+    """Autograde the submissions of ``assignment`` (see :func:`grade_all`); return the results.
 
-    ``assignment`` may be a list: all their submissions then share one pool of workers.
+    ``assignment`` may be a list: all their submissions then share one cluster.
+    Naming ``students`` grades them again whatever their recorded result.
     """
     names = [assignment] if isinstance(assignment, str) else list(assignment)
-    jobs = []
+    pairs = []
     for name in names:
         _ensure_in_gradebook(root, name)
-        jobs += [(name, student) for student in (students or roster(root, name))]
-    return grade_all(root, jobs, workers=workers, seed=seed, timeout=timeout, progress=progress)
+        pairs += [(name, student) for student in (students or roster(root, name))]
+    return grade_all(root, pairs, workers=workers, seed=seed, timeout=timeout, progress=progress,
+                     cluster=cluster, force=force or bool(students))

@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -71,23 +72,22 @@ class Zygote:
     def __init__(self, preload=PRELOAD):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the zygote
-            os.close(req_w)
-            os.close(rep_r)
-            _zygote_main(req_r, rep_w, preload)
+        # A fresh interpreter, not a fork of this process: a Dask worker runs threads, and a forked
+        # copy of a threaded process can hang on a lock another thread held. Kernels print nothing
+        # to the worker's terminal (their output reaches nbgrader through the kernel protocol).
+        code = ("import sys; from course.instructor.kernels import _zygote_main; "
+                "_zygote_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(','))")
+        self._proc = subprocess.Popen([sys.executable, "-c", code, str(req_r), str(rep_w), ",".join(preload)],
+                                      pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(req_r)
         os.close(rep_w)
-        self.pid = pid
+        self.pid = self._proc.pid
         self._requests = os.fdopen(req_w, "w", buffering=1)
         self._replies = os.fdopen(rep_r, "r")
 
     def alive(self):
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
+        return self._proc.poll() is None
 
     def spawn(self, cmd, env, cwd):
         self._requests.write(json.dumps({"argv": list(cmd), "env": dict(env), "cwd": str(cwd)}) + "\n")
@@ -155,7 +155,7 @@ def _kernel_main(msg):
 
 
 def start_zygote():
-    """Start this process's zygote (call before any event loop or zmq context exists)."""
+    """Start this process's zygote (a fresh interpreter; safe in a threaded process such as a Dask worker)."""
     global _zygote
     if _zygote is None or not _zygote.alive():
         _zygote = Zygote()

@@ -4,6 +4,7 @@ One JSON file per submission, ``autograded/.status/<assignment>/<student>.json``
 """
 
 import json
+import os
 from pathlib import Path
 
 from nbgrader.api import MissingEntry
@@ -20,10 +21,13 @@ def status_path(root, assignment, student):
 def write_status(root, result):
     """Record the status of one autograded submission (``result`` of the autograde step)."""
     status = {k: result.get(k) for k in ("status", "reason", "notes", "seed", "scores", "max_scores",
-                                         "seconds", "verified")}
+                                         "seconds", "verified", "worker", "fingerprint", "retry",
+                                         "regrade_failed")}
     path = status_path(root, result["assignment"], result["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
+    tmp = path.with_name(f".{path.name}.tmp")  # a crash mid-write leaves the old record, never half a new one
+    tmp.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def read_status(root, assignment, student, gb):
