@@ -54,7 +54,7 @@ from .sandbox import Sandbox, SandboxError, SandboxTimeout
 from .wire import short
 
 __all__ = ["notebook_spec", "solution_cells", "run_plan", "to_python", "explain", "verify_notebook",
-           "verify_submission", "review_reasons", "LIMITS"]
+           "verify_submission", "review_reasons", "exported_scores", "score_note", "LIMITS"]
 
 LIMITS = {"memory_mb": int(os.environ.get("COURSE_SANDBOX_MEMORY_MB", "1024")), "file_mb": 16}
 RESTARTS = 2  # fresh processes after a crash or a cell that could not be interrupted, before giving up
@@ -126,6 +126,7 @@ class Cell:
     python: str = ""  # ``source`` with its IPython syntax turned into Python
     file: str = ""
     error: str = ""  # "line 2: NameError: ..." when the cell failed
+    error_line: int = 0  # the line of the cell where it failed (0: unknown)
     interrupted: bool = False
     stopped: str = ""  # the sandbox died or was killed during this cell
 
@@ -207,21 +208,23 @@ def run_plan(nb, spec):
 
 
 def bound_names(source):
-    """Names a cell binds at its top level (functions, classes, imports, assignments), in order."""
+    """``{name: [lines]}``: what a cell binds at its top level (functions, classes, imports, assignments)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return defined_functions(source)
-    names = []
+        return {name: [0] for name in defined_functions(source)}
+    names = {}
     for node in tree.body:
+        found = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
+            found = [node.name]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += [(a.asname or a.name).split(".")[0] for a in node.names]
+            found = [(a.asname or a.name).split(".")[0] for a in node.names]
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+            found = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        for name in found:
+            names.setdefault(name, []).append(node.lineno)
     return names
 
 
@@ -241,10 +244,14 @@ def explain(message, cells, names=()):
         what = "function" if any(name in defined_functions(c.source) for c in owners) else "name"
         if not owners and name == missing:
             return f"{what} `{name}` is not defined by any cell of the notebook ({message})"
-        if owners and owners[-1].failure():
-            cell = owners[-1]
+        cell = owners[-1] if owners else None
+        # the cell is the cause unless it failed only after its last line binding the name
+        if cell and cell.failure() and not (cell.error_line and cell.error_line > max(bound_names(cell.python)[name])):
             return (f"{what} `{name}` was defined in {cell.label}, which did not run to the end: "
                     f"{cell.failure()} ({message})")
+    if "NotImplementedError" in message.split(":")[0] + message[-40:] and names:
+        return (f"`{names[0]}` is still the stub that raises NotImplementedError: write your code in its "
+                f"solution cell ({message})")
     return message
 
 
@@ -254,7 +261,9 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
     Parameters
     ----------
     source, submitted : path
-        The instructor's notebook (with hidden tests) and the student's.
+        The instructor's notebook (with hidden tests) and the student's. ``source``
+        may also be what :func:`notebook_spec` returns (the self-check builds it from
+        the learner's own notebook, :mod:`course.selfcheck`).
     seed : int
         The grading seed of the hidden tests.
     timeout : float
@@ -274,7 +283,7 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
         (cells interrupted, magics not run), ``skipped`` (the magics and shell
         commands that did not run, with their cell and line), ``isolation``.
     """
-    spec = notebook_spec(source)
+    spec = source if isinstance(source, dict) else notebook_spec(source)
     limits = dict(LIMITS, **(limits or {}))
     out = {"scores": {}, "max_scores": {gid: pts for gid, pts, _ in spec["tests"]}, "messages": {},
            "signs": [], "notes": [], "skipped": [], "isolation": ""}
@@ -345,6 +354,7 @@ def verify_notebook(source, submitted, seed, timeout=60, deny=(), limits=None):
             return
         cell.interrupted = box.interrupted
         for _, ename, message, line in errors:
+            cell.error_line = int(line) if str(line).isdigit() else 0
             cell.error = f"line {line}: {ename}: {message[:200]}" if line not in ("", "0") else \
                 f"{ename}: {message[:200]}"
             suspicious = ename in _SUSPICIOUS and not (cell.interrupted and ename == "KeyboardInterrupt")
@@ -485,6 +495,62 @@ def review_reasons(nbgrader_scores, verified, status="graded"):
         reasons.append(f"nbgrader could not grade it; verified {_pts(total)} of {_pts(sum(verified['max_scores'].values()))}")
     reasons += [f"sandbox: {s}" for s in verified["signs"]]
     return reasons
+
+
+def exported_scores(nbgrader_scores, verified, manual=None):
+    """Points per test cell as the export records them: manual, else verified, else nbgrader's.
+
+    ``manual`` maps a cell to the instructor's manual score (``None``: none given).
+    """
+    manual, checked = manual or {}, (verified or {}).get("scores", {})
+    out = {}
+    for cell in dict.fromkeys(list(nbgrader_scores or {}) + list(checked)):
+        if manual.get(cell) is not None:
+            out[cell] = float(manual[cell])
+        elif cell in checked:
+            out[cell] = float(checked[cell])
+        else:
+            out[cell] = float((nbgrader_scores or {}).get(cell) or 0.0)
+    return out
+
+
+def score_note(nbgrader_scores, verified, max_scores, manual=None, cells=None):
+    """What a student reads on the feedback page about the score that goes to the grade.
+
+    Returns ``(headline, details)``: the exported score of ``cells`` (default:
+    all) out of their maximum, and when it differs from nbgrader's score (the
+    one the rest of the page shows), one plain sentence per cell that differs
+    and each magic or shell command that did not run when checking again.
+    """
+    cells = list(cells if cells is not None else max_scores)
+    exported = exported_scores(nbgrader_scores, verified, manual)
+    kernel = {c: float((nbgrader_scores or {}).get(c) or 0.0) for c in cells}
+    total, top = sum(exported.get(c, 0.0) for c in cells), sum(float(max_scores.get(c, 0)) for c in cells)
+    shown = sum(kernel.values())
+    head = f"Score that goes to your grade: {total:g} / {top:g}"
+    if verified is None or verified.get("error"):
+        return (head + ". Your functions could not be checked a second time outside your notebook, so your "
+                "instructor will look at this submission before the grade is final.", [])
+    if abs(total - shown) < 1e-9 and all(abs(exported.get(c, 0.0) - kernel[c]) < 1e-9 for c in cells):
+        return (head + ". The grader ran your cells a second time, outside your notebook, and your functions "
+                "earned the same points there as on this page.", [])
+    head += (f" (this page shows {shown:g} / {top:g}). The grader runs your cells a second time, outside your "
+             "notebook, and calls your functions from there; that score goes to your grade. These tests gave "
+             "a different result there:")
+    details = []
+    for c in cells:
+        if abs(exported.get(c, 0.0) - kernel[c]) > 1e-9:
+            why = (verified.get("messages") or {}).get(c, "")
+            if manual and manual.get(c) is not None:
+                why = "your instructor set this score by hand"
+            details.append(f"{c}: {_points(kernel[c])} in your notebook, {exported.get(c, 0.0):g} when checked "
+                           "again" + (f", because {why}" if why else ""))
+    details += [f"Not run when checking again: {s}" for s in verified.get("skipped", [])]
+    return head, details
+
+
+def _points(value):
+    return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def _pts(value):
