@@ -346,8 +346,8 @@ def test_honest_submissions_score_as_nbgrader_scores_them(batch, student, assign
 def test_export_columns_and_status_file(batch):
     with open(batch / "grades" / "01_aggregators.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    assert header[:8] == ["student_id", "status", "reason", "score", "max_score", "review", "review_reason",
-                          "nbgrader_score"]
+    assert header[:9] == ["student_id", "status", "reason", "score", "max_score", "late", "review",
+                          "review_reason", "nbgrader_score"]
     assert header[-2:] == ["seed", "notes"] and "test_scatter_sum" in header
     status = json.loads((batch / "autograded" / ".status" / "01_aggregators" / "solution.json").read_text())
     assert status["verified"]["isolation"] and status["verified"]["signs"] == []

@@ -278,7 +278,8 @@ TAMPERING = [
              "    os.kill(os.getpid(), signal.SIGKILL)"),), 9,
            "was killed", "kills its own process from a graded function"),
     Tamper("sleeper", _A1, "zeros", (("scatter_sum", "append", _BLANK_LATER_CELLS),), 0,
-           "ran past", "sleeps just under the cell timeout in every solution cell (and blanks the tests)"),
+           "nbgrader 2, verified 0", "sleeps just under the cell timeout in every solution cell (each cell has "
+           "its own timeout, so that alone costs nothing) and blanks the tests"),
     Tamper("memory-bomb", _A1, "zeros", (("scatter_sum", "append", _BLANK_LATER_CELLS),
                                           ("relabel", "append", _BOMB)), 0,
            "raised MemoryError", "allocates until the memory limit (and blanks the tests)"),
