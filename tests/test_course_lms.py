@@ -240,6 +240,36 @@ def test_zip_collect_twice_is_idempotent(collected, tmp_path):
     assert proc.returncode == 0
 
 
+def test_a_later_moodle_download_replaces_whatever_the_suffix(tmp_path):
+    from course.instructor.collect import zip_collect
+    root = new_course(tmp_path / "course")
+    a = MOODLE_ASSIGNMENT
+    first, _ = moodle_download(tmp_path / "one")
+    zip_collect(root, a, [first], lms="moodle")
+    assert submitted_text(root, "2004", a, "wl.ipynb") == notebook(a, "solution")  # `wl (1).ipynb`
+    later = tmp_path / "later.zip"  # Moodle hands out only the current files: 2004 uploaded wl.ipynb again
+    with zipfile.ZipFile(later, "w") as zf:
+        zf.writestr("Siri Ødegaard_2004_assignsubmission_file_/wl.ipynb", notebook(a, "release"))
+    result = zip_collect(root, a, [later], lms="moodle")
+    assert [r["action"] for r in result.rows] == ["replaced"]
+    assert submitted_text(root, "2004", a, "wl.ipynb") == notebook(a, "release")
+
+
+def test_an_older_canvas_upload_in_a_later_download_is_kept_aside(tmp_path):
+    from course.instructor.collect import zip_collect
+    root = new_course(tmp_path / "course")
+    a = CANVAS_ASSIGNMENT
+    new, old = tmp_path / "new.zip", tmp_path / "old.zip"
+    with zipfile.ZipFile(new, "w") as zf:
+        zf.writestr("doejane_1_900_aggregators.ipynb", notebook(a, "solution"))
+    with zipfile.ZipFile(old, "w") as zf:  # an earlier download collected last, by mistake
+        zf.writestr("doejane_1_800_aggregators.ipynb", notebook(a, "release"))
+    zip_collect(root, a, [new], lms="canvas")
+    result = zip_collect(root, a, [old], lms="canvas")
+    assert [r["action"] for r in result.rows] == ["kept aside"] and "older" in result.rows[0]["detail"]
+    assert submitted_text(root, "1", a, "aggregators.ipynb") == notebook(a, "solution")
+
+
 def test_zip_collect_unreadable_archive_exits_nonzero(collected, tmp_path):
     root, _, _ = collected
     bad = tmp_path / "broken.zip"
@@ -390,3 +420,13 @@ def test_a_newer_download_after_grading_is_not_exported_with_the_old_score(grade
     assert row["status"] == "failed" and row["score"] == "" and "autograde" in row["reason"], row
     status = json.loads((course / "downloaded" / CANVAS_ASSIGNMENT / "collected.json").read_text())
     assert status["1002"]["file"].endswith("aggregators-2.ipynb")
+
+
+@pytest.mark.slow
+def test_feedback_counts_students_not_the_status_folder(graded, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(graded, course, symlinks=True)
+    proc = course_cli(course, "feedback", CANVAS_ASSIGNMENT)
+    graded_ids = sorted(s.id for s in canvas_students() if s.status == "graded")
+    assert f"feedback for {len(graded_ids)} submissions" in proc.stdout
+    assert sorted(p.parent.name for p in (course / "feedback").glob(f"*/{CANVAS_ASSIGNMENT}")) == graded_ids

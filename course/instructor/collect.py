@@ -138,6 +138,20 @@ def _choose(entries, expected, assignment):
     return chosen, kept
 
 
+def _comparable(layout, before, entry):
+    """Whether an upload's order says which of two downloads holds the newer file.
+
+    Canvas's submission ids grow over the whole course, and a generic ``timestamp`` group is a
+    time; Moodle's downloads hold only the current submission (a `` (1)`` suffix orders files
+    within one download, not across downloads), so a later Moodle download always replaces.
+    """
+    if before.get("lms") != layout:
+        return False
+    if layout == "canvas":
+        return True
+    return layout == "generic" and bool(before.get("order", [""])[0]) and bool(entry.order[0])
+
+
 def collect_entries(root, assignment, entries, layout):
     """Collect the :class:`~.lms.Entry` objects of one run; return a :class:`Collected`."""
     root = Path(root)
@@ -192,8 +206,8 @@ def collect_entries(root, assignment, entries, layout):
             if before and before.get("sha256") == _sha(e.data) and dest.exists():
                 row(e, "unchanged", "; ".join(detail + ["already collected from " + before["archive"]]), student)
                 continue
-            if before and before.get("lms") == layout and tuple(before.get("order", ())) > tuple(e.order) \
-                    and dest.exists():
+            if before and dest.exists() and _comparable(layout, before, e) \
+                    and tuple(before.get("order", ())) > tuple(e.order):
                 path = keep_aside(student, e.filename, e.data)
                 row(e, "kept aside", f"older than `{before['file']}` collected from {before['archive']}; "
                                      f"kept in {path.relative_to(root)}", student)

@@ -58,6 +58,34 @@ def _clear_reason(root, assignment, student, reason):
     return reason
 
 
+def moodle_participants(root, assignment, stored=None):
+    """Participant ids of ``assignment`` if it came from Moodle (worksheet or download), else empty."""
+    stored = load_roster(root) if stored is None else stored
+    ids = set(stored.get("moodle", {}).get(assignment, {}))
+    return ids | {i for i, r in load_collected(root, assignment).items() if r.get("lms") == "moodle"}
+
+
+def students_of(root, assignment, stored=None):
+    """The students who get a row in the export of ``assignment``.
+
+    Everyone in the gradebook or with a submission, except that Moodle numbers participants
+    per assignment: a Moodle assignment's rows are its own participants (and anyone who
+    submitted), and the participant ids of other Moodle assignments are not students of this one.
+    """
+    root = Path(root)
+    stored = load_roster(root) if stored is None else stored
+    submitted = {p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir()}
+    own = moodle_participants(root, assignment, stored)
+    if own:
+        return sorted(own | submitted)
+    names = {p.parent.name for p in (root / "downloaded").glob("*/collected.json")}
+    others = set()
+    for a in names | set(stored.get("moodle", {})):
+        if a != assignment:
+            others |= moodle_participants(root, a, stored)
+    return sorted(s for s in roster(root, assignment) if s not in others or s in submitted)
+
+
 def assignment_rows(root, assignment):
     """``(rows, columns, max_score)`` of ``assignment``: one dict per student (see :func:`export`)."""
     root = Path(root)
@@ -77,7 +105,7 @@ def assignment_rows(root, assignment):
         columns = [cell_key(n, c, len(nbs)) for n, c, _ in cells]
         people = {s.id: s for s in gb.students}
         rows = []
-        for student in roster(root, assignment):
+        for student in students_of(root, assignment, lms):
             status = read_status(root, assignment, student, gb)
             record = collected.get(student, {})
             person = people.get(student)
@@ -261,6 +289,9 @@ def export_all(root, lms, output=None, unscored="blank"):
         people = {i: s for i, s in stored["students"].items() if s.get("lms") == "canvas"}
         header, points, by_student = list(CANVAS_COLUMNS), ["    Points Possible", "", "", "", ""], {}
         for a in names:
+            if moodle_participants(root, a, stored):
+                lines.append(f"{a}: collected from Moodle (participant ids), not in the Canvas sheet")
+                continue
             rows, _, max_score = assignment_rows(root, a)
             column = next((h for h in template if h == a or h.startswith(f"{a} (")), a)
             if column == a:
@@ -289,8 +320,7 @@ def export_all(root, lms, output=None, unscored="blank"):
     stamp = time.strftime("%A, %d %B %Y, %I:%M %p").replace(" 0", " ")
     for a in names:
         sheet = stored.get("moodle", {}).get(a, {})
-        collected = {i for i, r in load_collected(root, a).items() if r.get("lms") == "moodle"}
-        ids = set(sheet) | collected
+        ids = moodle_participants(root, a, stored)
         if not ids:
             continue
         rows, _, max_score = assignment_rows(root, a)

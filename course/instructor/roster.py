@@ -161,8 +161,8 @@ def import_roster(root, path, lms, assignment=None):
         os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
     with open_gradebook(root) as gb:
         for s in students:
-            gb.update_or_create_student(s["id"], first_name=s["first_name"], last_name=s["last_name"],
-                                        email=s["email"] or None, lms_user_id=s["id"])
+            known = {k: s[k] for k in ("first_name", "last_name", "email") if s[k]}  # Canvas has no e-mail
+            gb.update_or_create_student(s["id"], lms_user_id=s["id"], **known)
     for s in students:
         known = stored["students"].setdefault(s["id"], {})
         known.update({k: v for k, v in s.items() if k not in ("late", "status", "submitted_at")})
