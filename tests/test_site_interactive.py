@@ -14,10 +14,14 @@ playwright, every request to another host blocked and reported). For each figure
 - Plotly.js is fetched once per page and comes from the cache on the next page;
 - no page with a figure transfers more than 3 MB (see :func:`transfer_bytes`).
 
+Without a browser, every frame of every figure in the built HTML is compared with ``mplib`` too.
+
 Run alone: ``.venv/bin/python -m pytest -q tests/test_site_interactive.py`` (after ``make book``).
 """
 
 import gzip
+import itertools
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,7 +41,7 @@ SHOTS = ROOT / "_build" / "screenshots" / "interactive"
 LIBRARY = "plotly/plotly-basic.min.js"
 MAX_PAGE_BYTES = 3_000_000
 
-pytestmark = [pytest.mark.needs_book, pytest.mark.slow]
+pytestmark = pytest.mark.needs_book
 
 
 # ------------------------------------------------------------------------------------------------
@@ -344,6 +348,7 @@ def check_values(v, name, setting, expected):
 # ------------------------------------------------------------------------------------------------
 # Tests
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_figures_render_without_errors_and_nothing_leaves_the_site(page, visit):
     v = visit(page)
@@ -365,6 +370,7 @@ def test_figures_render_without_errors_and_nothing_leaves_the_site(page, visit):
         "Plotly.js must be fetched exactly once per page"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FIGURES)
 def test_each_control_changes_the_figure_by_keyboard_and_mouse(name, visit):
     page, settings, _ = FIGURES[name]
@@ -397,6 +403,7 @@ def test_each_control_changes_the_figure_by_keyboard_and_mouse(name, visit):
     assert not v.errors, v.errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FIGURES)
 def test_values_at_two_settings_equal_mplib(name, visit):
     page, settings, expected = FIGURES[name]
@@ -408,6 +415,7 @@ def test_values_at_two_settings_equal_mplib(name, visit):
     check_values(v, name, settings[1], expected)
 
 
+@pytest.mark.slow
 def test_play_steps_a_slider(visit):
     v = visit(FIGURES["rounds"][0])
     v.wait_rendered("rounds")
@@ -424,6 +432,7 @@ def test_play_steps_a_slider(visit):
     assert v.key("rounds") == held
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_static_fallback_without_javascript_and_in_print(page, visit):
     names = [n for n, (p, _, _) in FIGURES.items() if p == page]
@@ -459,6 +468,7 @@ def transfer_bytes(response):
     return len(gzip.compress(body, 6)) if texty else len(body)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_page_weight_and_the_library_served_once_then_cached(page, visit, browser, site):
     # Playwright's request routing (which blocks other hosts) turns the HTTP cache off, so this
@@ -494,3 +504,35 @@ def test_page_weight_and_the_library_served_once_then_cached(page, visit, browse
 def _shot(name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     return str(SHOTS / f"{re.sub('[^a-z0-9-]', '-', name)}.png")
+
+
+def figure_spec(name):
+    """The JSON a built page carries for figure ``name``."""
+    page = FIGURES[name][0]
+    text = (SITE / page).read_text(encoding="utf-8")
+    start = text.index(f'<figure class="mp-interactive" id="mp-fig-{name}">')
+    data = text[start:].split('class="mp-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(data)
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_frame_in_the_built_page_equals_mplib(name):
+    """Not just two settings: every frame of every figure, read from the built HTML."""
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"{SITE} has no built book: run `make book` first")
+    spec = figure_spec(name)
+    sizes = [len(c["texts"]) for c in spec["controls"]]
+    assert len(spec["frames"]) == int(np.prod(sizes))
+    for setting in itertools.product(*map(range, sizes)):
+        frame = spec["frames"][",".join(map(str, setting))]
+        traces = spec["static"] + [spec["traces"][k] for k in frame["data"]]
+        want, phrases = FIGURES[name][2](*setting)
+        for trace_name, arrays in want.items():
+            found = [t["y"] for t in traces
+                     if (t["type"] == "bar" if trace_name == "bars" else t.get("name") == trace_name)]
+            assert len(found) == len(arrays), (name, setting, trace_name)
+            for got, exp in zip(found, arrays):
+                np.testing.assert_allclose(np.asarray(got, float), np.asarray(exp, float),
+                                           rtol=1e-12, atol=1e-15, err_msg=f"{name} {setting}")
+        for phrase in phrases:
+            assert phrase in frame["readout"], (name, setting, phrase, frame["readout"])
