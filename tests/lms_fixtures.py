@@ -201,7 +201,7 @@ def moodle_worksheet(path, students=None):
     students = students or moodle_students()
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+        w.writerow(["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade",
                     "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
                     "Feedback comments"])
         for s in students:

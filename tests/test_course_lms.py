@@ -26,7 +26,7 @@ from course.instructor import lms
 
 ROOT = Path(__file__).resolve().parent.parent
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade",
                   "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
                   "Feedback comments"]
 
@@ -390,7 +390,7 @@ def test_export_all_moodle_is_a_grading_worksheet(graded, tmp_path):
         row = rows[f"Participant {s.id}"]
         assert row["Full name"] == f"{s.first} {s.last}" and row["Email address"] == s.email
         assert row["Grade"] == ("" if s.status != "graded" else f"{s.score:.2f}"), row
-        assert row["Maximum Grade"] == "10.00" and row["Last modified (grade)"]
+        assert row["Maximum grade"] == "10.00" and row["Last modified (grade)"]
 
 
 @pytest.mark.slow

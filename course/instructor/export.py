@@ -25,7 +25,7 @@ __all__ = ["export", "export_all", "assignment_rows", "UNSCORED", "CANVAS_COLUMN
 
 UNSCORED = ("blank", "zero")
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade",
                   "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
                   "Feedback comments"]
 
@@ -333,7 +333,7 @@ def export_all(root, lms, output=None, unscored="blank"):
             status = info.get("status") or ("No submission" if r["status"] == "missing" else "Submitted for grading")
             body.append({"Identifier": f"Participant {i}", "Full name": full, "Email address": r["email"],
                          "Status": status, "Grade": _value(r, unscored, _two),
-                         "Maximum Grade": info.get("max_grade") or _two(max_score), "Grade can be changed": "Yes",
+                         "Maximum grade": info.get("max_grade") or _two(max_score), "Grade can be changed": "Yes",
                          "Last modified (submission)": info.get("submitted_at") or "-",
                          "Last modified (grade)": stamp, "Feedback comments": ""})
         lines += _unscored_lines(a, [r for r in rows if r["student_id"] in ids], unscored)

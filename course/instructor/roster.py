@@ -118,7 +118,7 @@ def read_roster(path, lms):
                              "full_name": row.get("Full name", ""), "status": status,
                              "late": bool(_LATE.search(status)),
                              "submitted_at": row.get("Last modified (submission)", ""),
-                             "max_grade": row.get("Maximum Grade", "")})
+                             "max_grade": row.get("Maximum grade", row.get("Maximum Grade", ""))})
     else:
         _, rows = _rows(path, PLAIN_REQUIRED, lms)
         for row in rows:
