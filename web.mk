@@ -42,9 +42,10 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-# Run only the browser test against the current _build/html (after `make book`).
+# Run only the browser tests against the current _build/html (after `make book`): every page,
+# and the interactive figures (tests/test_site_interactive.py).
 web-check: venv
-	$(BIN)/python -m pytest -q tests/test_site.py
+	$(BIN)/python -m pytest -q tests/test_site.py tests/test_site_interactive.py
 
 # The same, saving a dark-mode screenshot of every page too (_build/screenshots/*-dark.png).
 screenshots: venv
