@@ -290,7 +290,7 @@ def sage_conv(x, edge_index, weight_neigh, weight_root=None, bias=None, aggr="me
     aggr = check_choice(aggr, "aggr", _AGGRS)
     weight_neigh = check_weight(weight_neigh, "weight_neigh", (x.shape[1], None))
     f_out = weight_neigh.shape[1]
-    out = propagate(x, edge_index, aggregate=aggr) @ weight_neigh  # psi = x_j, then the mean
+    out = propagate(x, edge_index, aggregate=aggr) @ weight_neigh  # psi = x_j, then aggr
     if bias is not None:
         out = out + _check_bias(bias, f_out)
     if weight_root is not None:
@@ -340,9 +340,10 @@ def gin_conv(x, edge_index, mlp, eps=0.0):
     x, edge_index = _check_graph(x, edge_index)
     eps = check_real(eps, "eps")
     check_callable(mlp, "mlp")
-    # psi = x_j, sum, phi = MLP((1 + eps) x_i + sum)
-    return propagate(x, edge_index, aggregate="sum",
-                     update=lambda x, summed: _call(mlp, "mlp", (1.0 + eps) * x + summed, x.shape[0]))
+
+    def update(x, summed):  # phi; psi is the plain x_j and the aggregation a sum
+        return _call(mlp, "mlp", (1.0 + eps) * x + summed, x.shape[0])
+    return propagate(x, edge_index, aggregate="sum", update=update)
 
 
 def gat_conv(x, edge_index, weight, att_src, att_dst, bias=None, heads=1, concat=True,
@@ -522,9 +523,10 @@ def nn_conv(x, edge_index, edge_attr, edge_network, weight_root=None, bias=None,
             f"`edge_network` must return shape ({num_edges}, {f_in} * {want}) or "
             f"({num_edges}, {f_in}, {want}), got shape {theta.shape}"
         )
-    # psi = x_j Theta(e_ji), one matrix per edge; then the aggregation
-    out = propagate(x, edge_index, message=lambda x_i, x_j, theta: einsum("ef,efo->eo", x_j, theta),
-                    aggregate=aggr, edge_attr=theta)
+
+    def message(x_i, x_j, theta):  # psi: x_j times the matrix of its edge
+        return einsum("ef,efo->eo", x_j, theta)
+    out = propagate(x, edge_index, message=message, aggregate=aggr, edge_attr=theta)
     if weight_root is not None:
         out = out + x @ weight_root
     return out if bias is None else out + _check_bias(bias, theta.shape[2])
@@ -580,6 +582,7 @@ def edge_conv(x, edge_index, mlp, aggr="max"):
     aggr = check_choice(aggr, "aggr", _AGGRS)
     check_callable(mlp, "mlp")
     num_edges = edge_index.shape[1]
-    # psi = MLP([x_i, x_j - x_i]), then the maximum
-    return propagate(x, edge_index, aggregate=aggr,
-                     message=lambda x_i, x_j, _: _call(mlp, "mlp", concat([x_i, x_j - x_i], axis=1), num_edges))
+
+    def message(x_i, x_j, edge_attr):  # psi: the MLP of the receiver and the offset
+        return _call(mlp, "mlp", concat([x_i, x_j - x_i], axis=1), num_edges)
+    return propagate(x, edge_index, message=message, aggregate=aggr)
