@@ -36,7 +36,9 @@ def main(pages):
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for name in ["book", "references.bib", "_config.yml", "node_modules", "exercises", "_static", "scripts"]:
+    (ROOT / "dist").mkdir(exist_ok=True)  # the practice page links the wheel it builds there
+    for name in ["book", "references.bib", "_config.yml", "node_modules", "exercises", "_static", "scripts",
+                 "dist"]:
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)
     toc = ["format: jb-book", f"root: {pages[0].with_suffix('')}"]

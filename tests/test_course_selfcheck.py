@@ -97,3 +97,46 @@ def test_self_check_refuses_what_is_not_an_exercise(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     code, out = _check(tmp_path, "mine.ipynb", nb)
     assert code == 2 and "no test cell of a course task" in out
+
+
+# -- the student install: the wheel the practice page links -----------------------------------------
+
+
+def _wheel_tools():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_wheel
+    finally:
+        sys.path.pop(0)
+    return build_wheel
+
+
+def test_student_wheel_has_its_own_name_both_packages_and_no_solutions(tmp_path):
+    import zipfile
+
+    tools = _wheel_tools()
+    first, second = tools.build(tmp_path / "a"), tools.build(tmp_path / "b")
+    assert first.name == tools.wheel_name() and first.name.startswith("message_passing_mplib-")
+    assert first.read_bytes() == second.read_bytes()  # reproducible: both book builds link the same file
+    with zipfile.ZipFile(first) as wheel:
+        names = wheel.namelist()
+        meta = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "Name: message-passing-mplib" in meta
+    assert {"Requires-Dist: nbformat", "Requires-Dist: ipython"} <= set(meta.splitlines())
+    assert "mplib/__init__.py" in names and "course/selfcheck.py" in names and "course/checks/registry.py" in names
+    # no notebook at all (no solution cell, no hidden test cell); the checks' references are in
+    # course/checks, as the self-check needs them
+    assert not [n for n in names if n.startswith(("solutions/", "exercises/", "tests/")) or n.endswith(".ipynb")]
+
+
+def test_practice_page_and_every_notebook_say_how_to_install():
+    name = _wheel_tools().wheel_name()
+    page = (ROOT / "book" / "practice" / "index.md").read_text()
+    assert f"<../../dist/{name}>" in page and "Do not `pip install mplib`" in page
+    assert "python -m course check aggregators.ipynb" in page and "make student" in page
+    for assignment in ASSIGNMENTS:
+        path, nb = _released(assignment)
+        intro = nb.cells[0].source
+        assert f"python -m pip install {name}" in intro and "Do not `pip install mplib`" in intro
+        assert f"python -m course check {path}" in intro
+        assert "The grader runs all your cells in order" in intro and "`%timeit`" in intro
