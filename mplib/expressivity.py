@@ -299,7 +299,9 @@ def readout(x, batch=None, reduce="sum", att=None):
         raise ValueError("`reduce='attention'` needs the score vector `att`")
     if unwrap(att).shape != (unwrap(x).shape[1],):
         raise ValueError(f"`att` must have shape ({unwrap(x).shape[1]},), got {unwrap(att).shape}")
-    alpha = segment_softmax(x @ att, batch, num)
+    f = unwrap(x).shape[1]
+    att = att.reshape(f, 1) if isinstance(att, Tensor) else np.asarray(att, dtype=np.float64).reshape(f, 1)
+    alpha = segment_softmax((x @ att).reshape(n), batch, num)
     return scatter(x * alpha.reshape(n, 1), batch, num, reduce="sum")
 
 
