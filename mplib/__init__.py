@@ -22,6 +22,10 @@ each module holds one idea of the book:
 - :mod:`mplib.molecules`: molecules from SMILES with atom and bond-type features.
 - :mod:`mplib.vision`: images as grid graphs, k-nearest-neighbour graphs of point clouds.
 - :mod:`mplib.layers`: GCN, GraphSAGE, GIN, GAT, NNConv and EdgeConv as pure functions.
+- :mod:`mplib.remedies`: PairNorm, APPNP propagation, jumping knowledge, virtual node,
+  fully adjacent edges, resistance rewiring (over-smoothing and over-squashing remedies).
+- :mod:`mplib.expressivity`: past 1-WL (node marking, peripheral information), cycle counts,
+  readouts, cluster pooling, positional encodings, dot-product attention.
 """
 
 from . import autograd, data, functional, nn, train
@@ -63,6 +67,10 @@ from .message_passing import adjacency_matrix, propagate
 from .molecules import ATOM_TYPES, BOND_TYPES, molecule_graph, parse_smiles, random_molecule, write_smiles
 from .aggregation import scatter, segment_softmax
 from .vision import digit_image, image_to_graph, knn_graph, outline_points
+from .remedies import (add_virtual_node, appnp_propagate, fully_adjacent_edges, jumping_knowledge, pairnorm,
+                       resistance_rewiring, total_resistance)
+from .expressivity import (attention_conv, cluster_pool, count_cycles, laplacian_pe, peripheral_features,
+                           random_walk_pe, readout, refinement_invariants, shortest_path_matrix)
 from .wl import WLResult, wl_colors, wl_history, wl_test
 
 __all__ = [
@@ -137,4 +145,20 @@ __all__ = [
     "molecule_graph",
     "write_smiles",
     "random_molecule",
+    "pairnorm",
+    "appnp_propagate",
+    "jumping_knowledge",
+    "add_virtual_node",
+    "fully_adjacent_edges",
+    "total_resistance",
+    "resistance_rewiring",
+    "peripheral_features",
+    "refinement_invariants",
+    "count_cycles",
+    "readout",
+    "cluster_pool",
+    "laplacian_pe",
+    "random_walk_pe",
+    "shortest_path_matrix",
+    "attention_conv",
 ]
