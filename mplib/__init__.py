@@ -25,7 +25,8 @@ each module holds one idea of the book:
 - :mod:`mplib.remedies`: PairNorm, APPNP propagation, jumping knowledge, virtual node,
   fully adjacent edges, resistance rewiring (over-smoothing and over-squashing remedies).
 - :mod:`mplib.expressivity`: past 1-WL (node marking, peripheral information), cycle counts,
-  readouts, cluster pooling, positional encodings, dot-product attention.
+  readouts, cluster pooling.
+- :mod:`mplib.transformer`: Laplacian and random-walk encodings, dot-product attention.
 """
 
 from . import autograd, data, functional, nn, train
@@ -69,8 +70,9 @@ from .aggregation import scatter, segment_softmax
 from .vision import digit_image, image_to_graph, knn_graph, outline_points
 from .remedies import (add_virtual_node, appnp_propagate, fully_adjacent_edges, jumping_knowledge, pairnorm,
                        resistance_rewiring, total_resistance)
-from .expressivity import (attention_conv, cluster_pool, count_cycles, laplacian_pe, peripheral_features,
-                           random_walk_pe, readout, refinement_invariants, shortest_path_matrix)
+from .expressivity import (cluster_pool, count_cycles, peripheral_features, readout, refinement_invariants,
+                           shortest_path_matrix)
+from .transformer import attention_conv, laplacian_pe, random_walk_pe
 from .wl import WLResult, wl_colors, wl_history, wl_test
 
 __all__ = [

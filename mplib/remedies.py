@@ -18,7 +18,7 @@ trained with :func:`mplib.train.fit`.
 import numpy as np
 
 from ._validate import check_int
-from .autograd import Tensor, concat, exp, log, unwrap
+from .autograd import Tensor, concat, exp, log, sparse_matmul, unwrap
 from .graph import Graph
 from .layers import gcn_norm
 
@@ -144,7 +144,6 @@ def appnp_propagate(x, edge_index, alpha=0.1, num_steps=10, adj=None):
 
 
 def _spmm(adj, h):
-    from .autograd import sparse_matmul
     return sparse_matmul(adj, h) if isinstance(h, Tensor) else adj @ h
 
 
