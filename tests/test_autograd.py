@@ -5,8 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck import assert_gradients
-from mplib.autograd import Tensor, as_tensor, concat, einsum, exp, log, numerical_grad, value_and_grad
+import scipy.sparse as sp
+
+from gradcheck import assert_gradients, assert_tensor_path_equals_array_path
+from mplib.autograd import (Tensor, as_tensor, concat, einsum, exp, log, numerical_grad, record, sparse_matmul,
+                            unwrap, value_and_grad)
 
 SEEDS = settings(max_examples=30, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -86,6 +89,34 @@ def test_exp_log_concat_gradient(seed):
     assert_gradients(lambda q: log(q["b"]), p, rng)
     assert_gradients(lambda q: concat([q["a"], q["b"], q["a"]], axis=1), p, rng)
     assert_gradients(lambda q: concat([q["b"].T, q["a"].T], axis=0), p, rng)
+    for f in (lambda q: exp(q["a"]), lambda q: log(q["b"]), lambda q: concat([q["a"], q["b"]], axis=1)):
+        assert_tensor_path_equals_array_path(f, p)  # arrays in, arrays out; tensors in, the same numbers
+
+
+@SEEDS
+@given(seed=seeds)
+def test_sparse_matmul_paths_and_gradient(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    matrix = sp.random(n, n, density=0.4, random_state=int(rng.integers(1 << 30)), format="csr")
+    p = {"x": rng.standard_normal((n, 3))}
+    out = assert_tensor_path_equals_array_path(lambda q: sparse_matmul(matrix, q["x"]), p)
+    np.testing.assert_allclose(out, matrix.toarray() @ p["x"], atol=1e-12)
+    assert_gradients(lambda q: sparse_matmul(matrix, q["x"]), p, rng)
+
+
+def test_record_returns_arrays_for_arrays_and_tensors_for_tensors():
+    def square(x):
+        d = unwrap(x)
+        return record(d * d, (x,), lambda g: (2 * g * d,))
+    assert type(square(np.array([3.0]))) is np.ndarray
+    assert type(unwrap([1.0, 2.0])) is np.ndarray
+    t = Tensor([3.0], requires_grad=True)
+    out = square(t)
+    assert isinstance(out, Tensor) and out.requires_grad
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, [6.0])
+    assert not square(Tensor([3.0])).requires_grad  # a constant tensor records nothing
 
 
 @SEEDS
