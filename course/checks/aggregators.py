@@ -77,8 +77,8 @@ def ref_aggregate_neighbours(x, edge_index, reduce):
     return mplib.propagate(x, edge_index, aggregate=reduce)
 
 
-def ref_is_permutation_invariant(aggregate, messages, index, num_nodes, seed):
-    """Ground truth: try many more orders than the student's test does."""
+def ref_is_permutation_invariant(aggregate, messages, index, num_nodes, seed, trials=10):
+    """Ground truth: try many more orders than the student's test does (``trials`` is theirs)."""
     rng = np.random.default_rng(seed + 12345)
     base = aggregate(messages, index, num_nodes)
     for _ in range(200):
@@ -163,6 +163,11 @@ def cases_is_permutation_invariant(rng):
     m = 1e8 * rng.standard_normal((40, 2))
     index = rng.integers(0, 3, 40).astype(np.int64)
     cases.append(Case("aggregate=agg_sum, large messages (round-off)", (agg_sum, m, index, 3, 11)))
+    # one trial: any reordering but the identity (chance 1/30!) changes a position-weighted sum
+    m = rng.standard_normal((30, 2))
+    index = rng.integers(0, 2, 30).astype(np.int64)
+    cases.append(Case("aggregate=agg_position_weighted, trials=1",
+                      (agg_position_weighted, m, index, 2, int(rng.integers(0, 2**31))), {"trials": 1}))
     return cases
 
 

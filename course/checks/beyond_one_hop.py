@@ -140,6 +140,11 @@ def cases_spd_wl_distinguishes(rng):
     n = int(rng.integers(5, 9))
     g = random_undirected(rng, n, 2 * n)
     add("different numbers of nodes (one isolated node added)", g, n, relabelled(rng, g, n), n + 1, 2)
+    a, b = int(rng.integers(3, 6)), int(rng.integers(7, 10))
+    cases.append(Case("a small cycle, then a larger one, max_distance=2",
+                      (cycle(a), a, relabelled(rng, cycle(b), b), b, 2)))
+    cases.append(Case("a larger path, then a small one, max_distance=1",
+                      (relabelled(rng, path(b), b), b, path(a), a, 1)))
     return cases
 
 

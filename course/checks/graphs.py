@@ -31,7 +31,8 @@ def graph_suite(rng, self_loops=True, large=True):
     """A list of ``(label, num_nodes, edge_index)``: the standard situations.
 
     Random graphs, isolated nodes (no incoming edge), a graph without edges,
-    parallel edges, a hub, self-loops (if ``self_loops``), a single node, and a
+    parallel edges, a hub, nodes that receive exactly one message (the last
+    nodes receive none), self-loops (if ``self_loops``), a single node, and a
     larger random graph (if ``large``). Edge order is random.
     """
     out = []
@@ -52,6 +53,9 @@ def graph_suite(rng, self_loops=True, large=True):
                 np.stack([leaves, np.full(n - 1, hub)]).astype(np.int64)))
     n = int(rng.integers(8, 14))
     out.append(("undirected random graph", n, undirected(random_edges(rng, n, 2 * n))))
+    n = int(rng.integers(4, 9))  # node k hears node k + 1 only; the last two nodes hear nobody
+    out.append(("in-degree one (a directed path; the last nodes receive nothing)", n,
+                np.stack([np.arange(1, n - 1), np.arange(0, n - 2)]).astype(np.int64)))
     if self_loops:
         n = int(rng.integers(4, 8))
         ei = random_edges(rng, n, 2 * n)

@@ -98,7 +98,16 @@ def layer_smallest_id(x, edge_index):
     return out
 
 
-EQUIVARIANT = (layer_sum, layer_mean_residual, layer_degree)
+def layer_sparse_sum(x, edge_index):
+    """Sum of the neighbours' features through a sparse matrix (equivariant; after a relabelling the
+    sums are added in another order, so the outputs agree only up to round-off)."""
+    from scipy.sparse import csr_matrix
+    n = x.shape[0]
+    adj = csr_matrix((np.ones(edge_index.shape[1]), (edge_index[1], edge_index[0])), shape=(n, n))
+    return adj @ (x * 1e3)
+
+
+EQUIVARIANT = (layer_sum, layer_mean_residual, layer_degree, layer_sparse_sum)
 NOT_EQUIVARIANT = (layer_add_node_id, layer_first_node, layer_smallest_id)
 
 # -- references ------------------------------------------------------------------------------
@@ -118,7 +127,8 @@ def ref_gcn_layer(x, edge_index, weight, bias):
     return gcn_conv(x, edge_index, weight, bias)
 
 
-def ref_is_permutation_equivariant(layer, x, edge_index, seed):
+def ref_is_permutation_equivariant(layer, x, edge_index, seed, trials=10):
+    """Ground truth: many more relabellings than the student's test tries (``trials`` is theirs)."""
     rng = np.random.default_rng(seed + 777)
     base = layer(x, edge_index)
     for _ in range(100):
@@ -134,16 +144,28 @@ def ref_is_permutation_equivariant(layer, x, edge_index, seed):
 
 
 def cases_message_passing(rng):
+    """Every aggregate meets every graph kind; ψ and φ rotate.
+
+    With ``max``, every other graph has negative states sent as they are (ψ = h_u, φ = m), so a
+    maximum that starts from 0, or a node without messages left at -inf, shows in the result.
+    """
     cases = []
     psis = SAME_WIDTH + (psi_concat,)
     phis = (phi_message, phi_residual, phi_relu_concat)
-    for k, (label, n, ei) in enumerate(graph_suite(rng)):
-        psi = psis[k % len(psis)]
-        phi = phis[k % len(phis)] if psi is not psi_concat else (phi_message, phi_relu_concat)[k % 2]
-        aggregate = ("sum", "mean", "max")[k % 3]
-        x = rng.standard_normal((n, int(rng.integers(1, 4))))
-        cases.append(Case(f"{label}, message={psi.__name__}, aggregate={aggregate!r}, update={phi.__name__}",
-                          (x, ei, psi, aggregate, phi)))
+    k = 0
+    for i, (label, n, ei) in enumerate(graph_suite(rng)):
+        for aggregate in ("sum", "mean", "max"):
+            psi = psis[k % len(psis)]
+            phi = phis[k % len(phis)] if psi is not psi_concat else (phi_message, phi_relu_concat)[k % 2]
+            x = rng.standard_normal((n, int(rng.integers(1, 4))))
+            extra = ""
+            if aggregate == "max":
+                psi, phi = (psi_sender, phi_message) if i % 2 == 0 else (SAME_WIDTH[i // 2 % 3], phi_residual)
+                if i % 2 == 0:
+                    x, extra = -np.abs(x) - 1, ", negative states"
+            cases.append(Case(f"{label}{extra}, message={psi.__name__}, aggregate={aggregate!r}, "
+                              f"update={phi.__name__}", (x, ei, psi, aggregate, phi)))
+            k += 1
     return cases
 
 
@@ -173,6 +195,12 @@ def cases_is_permutation_equivariant(rng):
         ei = np.stack([src, dst]).astype(np.int64)
         x = rng.standard_normal((n, int(rng.integers(1, 4))))
         cases.append(Case(f"layer={layer.__name__}", (layer, x, ei, int(rng.integers(0, 2**31)))))
+    # one trial: any relabelling but the identity (chance 1/n!) shows that node ids are used
+    n = int(rng.integers(8, 11))
+    ei = np.stack([rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)]).astype(np.int64)
+    cases.append(Case("layer=layer_add_node_id, trials=1",
+                      (layer_add_node_id, rng.standard_normal((n, 2)), ei, int(rng.integers(0, 2**31))),
+                      {"trials": 1}))
     return cases
 
 
