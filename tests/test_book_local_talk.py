@@ -105,3 +105,23 @@ def test_exercise_1_parity(v):
     assert v["ring_1"] == sum(d == 1 for d in dist.values())
     assert v["ring_3"] == sum(d == 3 for d in dist.values())
     assert v["parity_reach"] == np.count_nonzero(walks3) == v["ring_1"] + v["ring_3"]
+
+
+def test_atlas_pairs_refinement_cannot_separate(v):
+    """networkx's WL hash over the atlas: equal hashes <=> equal histograms in every round."""
+    n_max = v["atlas_nodes"]
+    atlas = [G for G in nx.graph_atlas_g() if 0 < len(G) <= n_max]
+    hashes = [nx.weisfeiler_lehman_graph_hash(G, iterations=len(G)) for G in atlas]
+    blind = [(G1, G2) for a, (G1, h1) in enumerate(zip(atlas, hashes))
+             for G2, h2 in zip(atlas[a + 1:], hashes[a + 1:])
+             if len(G1) == len(G2) and h1 == h2]
+    assert all(not nx.is_isomorphic(G1, G2) for G1, G2 in blind)   # the atlas has no twins
+    regular = [nx.is_regular(G1) for G1, _ in blind]
+    assert v["atlas_graphs"] == len(atlas)
+    assert v["atlas_blind"] == len(blind) == 4
+    assert v["atlas_blind_min_nodes"] == min(len(G1) for G1, _ in blind) == 6
+    assert v["atlas_blind_regular"] == sum(regular) == 2               # C6/2C3, K33/prism
+    assert v["atlas_blind_nonregular"] == len(blind) - sum(regular) == 2
+    degrees = sorted({d for (G1, G2), r in zip(blind, regular) if not r
+                      for G in (G1, G2) for _, d in G.degree()})
+    assert v["atlas_nonregular_degrees"] == " and ".join(map(str, degrees)) == "2 and 3"
