@@ -302,3 +302,64 @@ def test_feedback_page_shows_the_exported_score_and_why_it_differs(batch):
     assert "Score that goes to your grade: 0 / 10" in text, text[:800]
     assert f"this page shows {float(row['nbgrader_score']):g} / 10" in text
     assert "test_scatter_sum: 2 points in your notebook, 0 when checked again, because" in text
+
+
+# -- visible tests catch the classic mistakes (they ran only in the hidden tests before) -------------
+
+_FLOAT64_MEAN = '''def scatter_mean(messages, index, num_nodes):
+    out = np.zeros((num_nodes,) + messages.shape[1:])
+    np.add.at(out, index, messages)
+    return out / np.maximum(np.bincount(index, minlength=num_nodes), 1)[:, None]'''
+_FLOAT64_MAX = '''def scatter_max(messages, index, num_nodes):
+    out = np.full((num_nodes,) + messages.shape[1:], -np.inf)
+    np.maximum.at(out, index, messages)
+    out[np.isinf(out)] = 0
+    return out'''
+_MUTATING_MAX = '''def scatter_max(messages, index, num_nodes):
+    out = np.full((num_nodes,) + messages.shape[1:], -np.inf, dtype=messages.dtype)
+    np.maximum.at(out, index, messages)
+    out[np.bincount(index, minlength=num_nodes) == 0] = 0
+    messages.fill(0)  # the input reused as scratch space: the caller's array is gone
+    return out'''
+_SELF_LOOP_TWICE = '''def gat_layer(x, edge_index, weight, att_src, att_dst, heads):
+    n = x.shape[0]
+    src = np.concatenate([edge_index[0], np.arange(n)])
+    dst = np.concatenate([edge_index[1], np.arange(n)])
+    f = att_src.shape[1]
+    h = (x @ weight).reshape(n, heads, f)
+    e = (h[src] * att_src).sum(axis=-1) + (h[dst] * att_dst).sum(axis=-1)
+    alpha = edge_softmax(np.where(e > 0, e, 0.2 * e), dst, n)
+    out = np.zeros((n, heads, f))
+    np.add.at(out, dst, alpha[:, :, None] * h[src])
+    return out.reshape(n, heads * f)'''
+_SEPARATELY = '''def wl_distinguishes(edge_index1, num_nodes1, edge_index2, num_nodes2):
+    first = wl_refine(np.zeros(num_nodes1, dtype=np.int64), edge_index1)
+    second = wl_refine(np.zeros(num_nodes2, dtype=np.int64), edge_index2)
+    return not np.array_equal(np.sort(first), np.sort(second))'''
+
+
+@pytest.mark.parametrize("assignment,gid,wrong", [
+    ("01_aggregators", "scatter_mean", _FLOAT64_MEAN),
+    ("01_aggregators", "scatter_max", _FLOAT64_MAX),
+    ("01_aggregators", "scatter_max", _MUTATING_MAX),
+    ("03_attention", "gat_layer", _SELF_LOOP_TWICE),
+    ("04_wl", "wl_distinguishes", _SEPARATELY),
+], ids=["mean-float64", "max-float64", "max-mutates", "gat-self-loop-twice", "wl-refined-separately"])
+def test_visible_tests_catch_the_classic_mistakes(assignment, gid, wrong):
+    import contextlib
+    import io
+
+    nb = honest(assignment, "none")
+    ns, failed = {"__name__": "__main__"}, {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        name = _grade_id(cell)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(wrong if name == gid else cell.source, ns)
+        except AssertionError as err:
+            failed[name] = str(err)
+    assert list(failed) == [f"test_{gid}"], failed
+    if wrong is _MUTATING_MAX:
+        assert failed["test_scatter_max"] == "scatter_max changed its inputs"
