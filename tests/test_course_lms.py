@@ -304,12 +304,18 @@ def test_roster_plain_and_bad_input(tmp_path):
 
 # -- the whole class: autograde and export ----------------------------------------------------
 
+BY_HAND = "1099"
+
+
 def _grade_class(root):
     tmp = root.parent / f"{root.name}-downloads"
     new_course(root)
     course_cli(root, "release", CANVAS_ASSIGNMENT, MOODLE_ASSIGNMENT)
     _collect_canvas(root, tmp)
     _collect_moodle(root, tmp)
+    by_hand = root / "submitted" / BY_HAND / CANVAS_ASSIGNMENT  # copied in by hand, not collected
+    by_hand.mkdir(parents=True)
+    (by_hand / "exercise1.ipynb").write_text(notebook(CANVAS_ASSIGNMENT, "solution"), encoding="utf-8")
     for a in (CANVAS_ASSIGNMENT, MOODLE_ASSIGNMENT):
         course_cli(root, "autograde", a, "--workers", "2", "--timeout", "20")
         course_cli(root, "export", a)
@@ -331,6 +337,7 @@ def _export(root, assignment):
                                                   (MOODLE_ASSIGNMENT, moodle_students)])
 def test_every_student_gets_the_right_status_and_score(graded, assignment, students):
     rows = _export(graded, assignment)
+    rows.pop(BY_HAND, None)
     expected = students()
     assert set(rows) == {s.id for s in expected}  # none lost, no extra
     for s in expected:
@@ -345,6 +352,14 @@ def test_every_student_gets_the_right_status_and_score(graded, assignment, stude
 
 
 @pytest.mark.slow
+def test_export_gives_the_real_reason_for_a_misnamed_notebook(graded):
+    row = _export(graded, CANVAS_ASSIGNMENT)[BY_HAND]
+    assert row["status"] == "failed" and row["score"] == "", row
+    assert (f"notebook `exercise1.ipynb` is not part of {CANVAS_ASSIGNMENT}; expected aggregators.ipynb"
+            in row["reason"]), row
+
+
+@pytest.mark.slow
 def test_export_names_the_renamed_notebook(graded):
     rows = _export(graded, CANVAS_ASSIGNMENT)
     assert "exercise1.ipynb" in rows["1009"]["notes"] and "aggregators.ipynb" in rows["1009"]["notes"]
@@ -356,6 +371,8 @@ def test_export_all_canvas_is_a_canvas_gradebook_import(graded, tmp_path):
     out = tmp_path / "canvas.csv"
     proc = course_cli(graded, "export", "--all", "--lms", "canvas", "-o", out)
     assert "left blank" in proc.stdout and "1010" in proc.stdout and "1011" in proc.stdout
+    assert f"not on the Canvas roster, so not in the sheet: {BY_HAND}" in proc.stdout
+    assert f"{MOODLE_ASSIGNMENT}: collected from Moodle" in proc.stdout
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, points, body = rows[0], rows[1], rows[2:]
