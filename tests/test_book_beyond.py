@@ -146,6 +146,25 @@ def test_barbell_before_and_after_each_remedy(v):
     assert v["sq_res_vn"] < 1                            # the exercise: well below one ohm
 
 
+def test_tree_root_and_leaf_before_and_after(v):
+    d = v["nm_depth"]
+    T = nx.balanced_tree(2, d)                        # BFS numbering, as mplib's tree
+    n, root, leaf = len(T), 0, len(T) - 1
+    assert v["tree_nodes"] == n == 2 ** (d + 1) - 1
+    S = gcn_matrix(T)
+    assert v["tree_sens_orig"] == pytest.approx(np.linalg.matrix_power(S, d)[root, leaf], rel=1e-9)
+    assert v["tree_res_orig"] == pytest.approx(d)     # one ohm per edge of the only path
+    H = T.copy()
+    H.add_edges_from((n, a) for a in range(n))
+    assert v["tree_sens_vn"] == pytest.approx(np.linalg.matrix_power(gcn_matrix(H), d)[root, leaf], rel=1e-9)
+    assert v["tree_res_vn"] == pytest.approx(nx.resistance_distance(H, root, leaf), rel=1e-9)
+    assert v["tree_sens_fa"] == pytest.approx(np.linalg.matrix_power(S, d - 1)[:, leaf].sum() / n, rel=1e-9)
+    assert v["tree_res_fa"] == pytest.approx(2 / n)
+    # "rises only modestly": less than fivefold, where the barbell gained orders of magnitude
+    for key in ("vn", "fa"):
+        assert v["tree_sens_orig"] < v[f"tree_sens_{key}"] < 5 * v["tree_sens_orig"]
+
+
 def test_curvature_falls_under_the_resistance_rewiring(v):
     m = v["sq_m"]
     assert v["sq_curv_before"] == pytest.approx(2 / m + 2 / 2 - 2)   # the bridge edge, tree-like
