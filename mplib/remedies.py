@@ -155,8 +155,8 @@ def jumping_knowledge(states, mode="cat"):
         \ (\texttt{"cat"}) \qquad\text{or}\qquad
         h_i = \tfrac1L \textstyle\sum_l h_i^{(l)} \ (\texttt{"mean"})
 
-    The classifier then sees the shallow layers too, so a deep stack can never do
-    worse at reading a node's neighbourhood than its best shallow prefix could.
+    The classifier then sees the shallow layers too, and can lean on them where the
+    deep ones have been smoothed.
 
     Parameters
     ----------
