@@ -15,8 +15,7 @@ from corpora import synthetic
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01_aggregators"
 # student -> variant of corpora.synthetic: full marks, part marks, none, a failed one of each kind
-BATCH = {"ada": "solution", "bo": "partial", "cy": "release", "di": "hardcoded", "ed": "kernel-exit",
-         "fi": "corrupt"}
+BATCH = {"ada": "solution", "bo": "partial", "ed": "kernel-exit", "fi": "corrupt"}
 TIMEOUT = 20  # seconds per cell
 
 
