@@ -363,3 +363,31 @@ def test_visible_tests_catch_the_classic_mistakes(assignment, gid, wrong):
     assert list(failed) == [f"test_{gid}"], failed
     if wrong is _MUTATING_MAX:
         assert failed["test_scatter_max"] == "scatter_max changed its inputs"
+
+
+# -- the mutant script (benchmarks/mutants.py): its engine, on one task ------------------------------
+
+
+def test_mutant_engine_makes_plausible_mistakes_and_the_hidden_check_kills_them():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutants", ROOT / "benchmarks" / "mutants.py")
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    setup, solutions, _, tasks = mutants._cells("01_aggregators")
+    found = {m.what: m for m in mutants.mutants("01.scatter_max", "scatter_max", solutions["scatter_max"])}
+    wrong_start = next(w for w in found if w.startswith("`np.inf` -> `0.0` in `np.full("))  # max from 0
+    assert any(w.startswith("deleted `out[empty] = 0`") for w in found)
+    ns = {"__name__": "__main__"}
+    for src in setup + [s if g != "scatter_max" else found[wrong_start].source for g, s in solutions.items()]:
+        exec(src, ns)
+    import signal
+    old = signal.signal(signal.SIGALRM, mutants._alarm)
+    try:
+        assert mutants.killed_by_hidden("01.scatter_max", "scatter_max", ns, [DEFAULT_SEED])
+        for src in solutions.values():  # the solution itself lives
+            exec(src, ns)
+        assert not mutants.killed_by_hidden("01.scatter_max", "scatter_max", ns, [DEFAULT_SEED])
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert all(key.split(":")[0] in tasks.values() or key[:2] != "01" for key in mutants.EQUIVALENT)
