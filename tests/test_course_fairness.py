@@ -391,3 +391,14 @@ def test_mutant_engine_makes_plausible_mistakes_and_the_hidden_check_kills_them(
     finally:
         signal.signal(signal.SIGALRM, old)
     assert all(key.split(":")[0] in tasks.values() or key[:2] != "01" for key in mutants.EQUIVALENT)
+
+
+def test_plotting_in_an_added_cell_is_no_sign_of_tampering(tmp_path):
+    """matplotlib tries to run `fc-list` for its font cache: refused, but a package did it, not the student."""
+    def edit(cells):
+        cells.insert(_at(cells, "scatter_sum"), nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nimport networkx as nx\n\nfig, ax = plt.subplots()\n"
+            "nx.draw(nx.path_graph(3), ax=ax)\nplt.show()\ndisplay(fig)"))
+    out, _ = _verify_cells(tmp_path, edit, timeout=30)
+    assert out["signs"] == [] and sum(out["scores"].values()) == _full("01_aggregators")
+    assert all(c["failure"] == "" for c in out["cells"])

@@ -212,18 +212,35 @@ class Runner:
         sys.modules.pop("_posixsubprocess", None)  # fork_exec raises no audit event: keep it out of reach
         subprocess._posixsubprocess = None
         self._pid, self._home = os.getpid(), os.getcwd() + os.sep
+        stdlib = sysconfig.get_paths()["stdlib"]
+        self._stdlib = tuple({stdlib + os.sep, os.path.realpath(stdlib) + os.sep})
+        self._packages = tuple({f(p) + os.sep for p in sys.path if "site-packages" in p or "dist-packages" in p
+                                for f in (os.path.abspath, os.path.realpath)})
         self._deny = [d.rstrip(os.sep) for d in limits.get("deny", [])]
         self._snapshot()
         sys.addaudithook(self._audit)
+
+    def _by_student(self):
+        """True if the nearest caller outside the standard library is a cell (not an installed package).
+
+        matplotlib, for one, tries ``fc-list`` when it builds its font cache: refused like
+        anything else, but no sign of tampering when a package does it on its own.
+        """
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename.startswith(self._stdlib):
+            frame = frame.f_back
+        return frame is None or not frame.f_code.co_filename.startswith(self._packages)
 
     def _audit(self, event, args):
         if event == "import" and args[0] == "_posixsubprocess" or \
                 event == "ctypes.dlsym" and isinstance(args[1], str) and args[1] in _BLOCKED_SYMBOLS:
             event = f"{event} {args[0] if event == 'import' else args[1]}"
-            self.blocked.append(event)
+            if event.startswith("ctypes") or self._by_student():
+                self.blocked.append(event)
             raise PermissionError(f"the verification sandbox does not allow {event}")
         if event in _BLOCKED_EVENTS:
-            self.blocked.append(event)
+            if event.startswith("socket") or self._by_student():
+                self.blocked.append(event)
             raise PermissionError(f"the verification sandbox does not allow {event}")
         if event == "os.kill" and args[0] not in (0, self._pid):
             self.blocked.append(f"tried to signal process {args[0]}")
