@@ -40,6 +40,20 @@ def wheel_name(root=ROOT):
     return f"{dist}-{project['version']}-py3-none-any.whl"
 
 
+def _can_build_wheels():
+    """Whether the running Python's setuptools can build a wheel without fetching anything.
+
+    setuptools >= 70.1 carries ``bdist_wheel``; older ones need the ``wheel`` package
+    (a bare Python 3.11 has setuptools 65 and no ``wheel``: then pip's build isolation
+    fetches a current setuptools).
+    """
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    return importlib.util.find_spec("setuptools.command.bdist_wheel") is not None
+
+
 def build(out, root=ROOT):
     """Build the wheel into the folder ``out``; return its path."""
     out = Path(out).resolve()
@@ -55,7 +69,7 @@ def build(out, root=ROOT):
             else:
                 shutil.copy2(path, src / part)
         cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", tmp + "/dist"]
-        if importlib.util.find_spec("setuptools") is not None:
+        if _can_build_wheels():
             cmd.append("--no-build-isolation")
         env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
         proc = subprocess.run(cmd + [str(src)], env=env, capture_output=True, text=True)
