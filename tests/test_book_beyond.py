@@ -269,5 +269,7 @@ def test_encodings_and_bias(v):
 
 def test_cost_of_all_pairs(v):
     assert v["cost_scores"] == [n * n for n in v["cost_sizes"]]
-    assert 1.5 < v["cost_slope"] < 3.5
-    assert math.isfinite(v["cost_slope"])
+    # one float64 score per ordered pair: 8 N^2 bytes, in MiB
+    assert v["cost_mib"] == pytest.approx([8 * n * n / 2**20 for n in v["cost_sizes"]])
+    assert v["cost_mib_last"] == pytest.approx(8 * v["cost_n_last"] ** 2 / 2**20)
+    assert v["cost_n_last"] == max(v["cost_sizes"])
