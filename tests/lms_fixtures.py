@@ -15,6 +15,7 @@ advance; the old file of a resubmission is always the one that would score diffe
 """
 
 import csv
+import functools
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -45,8 +46,13 @@ class Expected:
     kept_aside: list = field(default_factory=list)  # files that must be kept aside, not graded
 
 
+@functools.lru_cache(maxsize=None)
 def notebook(assignment, variant):
-    """The text of a one-notebook submission of ``assignment`` (``variant`` as in corpora.synthetic)."""
+    """The text of a one-notebook submission of ``assignment`` (``variant`` as in corpora.synthetic).
+
+    Cached: the downloads and the checks of one test session compare the same texts even if
+    ``exercises/`` is regenerated meanwhile.
+    """
     if variant == "corrupt":
         (_, text), = synthetic.submission(ROOT, assignment, "release")
         return text[:3000]

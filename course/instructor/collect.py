@@ -298,7 +298,7 @@ def _folder_entries(source, assignment):
         for f in sorted(p for p in inner.rglob("*") if p.is_file()):
             parts = list(f.relative_to(inner).parts)
             path = "/".join([folder.name] + parts)
-            junk = lms_._junk(parts)
+            junk = lms_.junk_reason(parts)
             e = lms_.Entry(archive=Path(source).name, path=path, data=f.read_bytes(), student=folder.name,
                            filename=f.name, order=(f.stat().st_mtime, lms_.base_name(f.name)[1]))
             if junk:

@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-__all__ = ["LAYOUTS", "ArchiveError", "Entry", "read_archives", "base_name"]
+__all__ = ["LAYOUTS", "ArchiveError", "Entry", "read_archives", "base_name", "junk_reason"]
 
 LAYOUTS = ("canvas", "moodle", "generic")
 
@@ -81,8 +81,8 @@ def base_name(filename):
     return f"{m.group('stem')}.ipynb".lower(), int(rank)
 
 
-def _junk(parts):
-    """Why a path is operating-system junk, or ``None``."""
+def junk_reason(parts):
+    """Why the path ``parts`` (a list of names) is operating-system junk, or ``None``."""
     for part in parts[:-1]:
         if part == "__MACOSX":
             return "macOS resource data (__MACOSX/)"
@@ -145,7 +145,7 @@ class _Reader:
     def file(self, archive, prefix, parts, data, inherited=None):
         """One file at ``parts`` (inside ``prefix``); ``inherited`` is the owner of a student's zip."""
         path = "/".join(prefix + parts)
-        junk = _junk(parts)
+        junk = junk_reason(parts)
         if junk:
             self.add(archive, path, data, skip=junk, **(inherited or {}))
             return
