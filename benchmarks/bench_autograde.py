@@ -67,18 +67,18 @@ def verification(course):
     """``(median seconds of nbgrader per submission, median seconds of verification per submission,
     graded submissions whose verified score differs, submissions flagged for review)`` from the
     status files and the export of ``course``."""
-    import json
     import statistics
 
     from course.instructor.export import export
+    from course.instructor.status import STATUS_DIR, load_status
     grading, verifying = [], []
-    for path in (course / "autograded" / ".status" / ASSIGNMENT).glob("*.json"):
-        status = json.loads(path.read_text())
-        verified = status.get("verified") or {}
+    for path in (course / STATUS_DIR / ASSIGNMENT).glob("*.json"):
+        status = load_status(course, ASSIGNMENT, path.stem)
+        verified = status.verified or {}
         if "seconds" in verified:
             verifying.append(verified["seconds"])
-        if status.get("seconds") is not None:
-            grading.append(status["seconds"])
+        if status.seconds is not None:
+            grading.append(status.seconds)
     _, rows = export(course, ASSIGNMENT)
     differ = [r["student_id"] for r in rows if r["status"] == "graded" and r["score"] != r["nbgrader_score"]]
     flagged = [r["student_id"] for r in rows if r.get("review")]

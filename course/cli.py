@@ -82,25 +82,24 @@ def run_autograde(root, args):
     # no --seed: each submission's stored seed, or $COURSE_GRADING_SEED / the default for a first grading
     results = autograde(root, args.assignment, args.student, workers=args.workers, seed=args.seed,
                         timeout=args.timeout, cluster=args.cluster, force=args.force)
-    fresh = [r for r in results if not r.get("up_to_date")]
+    fresh = [r for r in results if not r.up_to_date]
     counts = {}
     for r in fresh:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        counts[r.status] = counts.get(r.status, 0) + 1
     print("autograded " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing"))
     if len(fresh) < len(results):
         print(f"{len(results) - len(fresh)} up to date (graded before with the same submission, seed and "
               "grader; not graded again: --force or --student ID to re-grade)")
     for r in fresh:
-        if r.get("kept"):
-            print(f"  failed: {r['student']}: {r['reason']} (re-grade; the previous result kept)")
-        elif r["status"] == "failed":
-            print(f"  failed: {r['student']}: {r['reason']}")
-    flagged = [r["student"] for r in results if r["status"] != "missing"
-               and review_reasons(r.get("scores"), r.get("verified"), r["status"])]
+        if r.kept:
+            print(f"  failed: {r.student}: {r.reason} (re-grade; the previous result kept)")
+        elif r.status == "failed":
+            print(f"  failed: {r.student}: {r.reason}")
+    flagged = [r.student for r in results if r.review_reasons()]
     if flagged:
         print(f"verified outside the kernel; {len(flagged)} to review (the review column of the export): "
               + ", ".join(flagged[:20]) + (" ..." if len(flagged) > 20 else ""))
-    weak = {(r.get("verified") or {}).get("isolation", "") for r in results} - {""}
+    weak = {(r.verified or {}).get("isolation", "") for r in results} - {""}
     weak = [w for w in weak if not w.startswith("landlock")]
     if weak:
         print(f"warning: the verification sandbox could not confine file access here ({weak[0]}); "

@@ -250,7 +250,7 @@ def _build(root):
             synthetic.write_submission(root, root / "submitted" / student / name, name, student)
     results = {}
     for r in autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, progress=None):
-        results.setdefault(r["assignment"], {})[r["student"]] = {k: r[k] for k in ("status", "reason", "notes")}
+        results.setdefault(r.assignment, {})[r.student] = {k: getattr(r, k) for k in ("status", "reason", "notes")}
     for name in ASSIGNMENTS:
         feedback(root, name)
         export(root, name)

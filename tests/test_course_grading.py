@@ -51,7 +51,7 @@ def _build(root):
         gb.add_student("absent")  # on the roster, never submitted
     results = {name: {} for name in ASSIGNMENTS}
     for r in autograde(root, ASSIGNMENTS, workers=2, seed=DEFAULT_SEED, timeout=TIMEOUT, progress=None):
-        results[r["assignment"]][r["student"]] = {k: r[k] for k in ("status", "reason", "notes", "scores")}
+        results[r.assignment][r.student] = {k: getattr(r, k) for k in ("status", "reason", "notes", "scores")}
     for name in ASSIGNMENTS:
         feedback(root, name)
         export(root, name)

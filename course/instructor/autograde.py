@@ -29,8 +29,8 @@ grades only what has no up-to-date result (same submission, sources, seed,
 timeout and grader code), so a run after a crash picks up where it stopped.
 """
 
+import dataclasses
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -51,7 +51,7 @@ from .gradebook import copy_assignments, has_gradebook, open_gradebook, open_url
     stored_seeds
 from .plugins import NOTE
 from .release import release
-from .status import status_path, write_status
+from .status import GRADED, Status, load_status, write_status
 from .tools import PACKAGE_ROOT, tool_env
 
 __all__ = ["autograde", "grade_all", "ship", "grade_job", "merge", "check_notebook_file", "fingerprint"]
@@ -337,23 +337,22 @@ def _has_submission(gb, assignment, student):
 
 
 def merge(root, result):
-    """Merge one worker's result into the course: gradebook, ``autograded/``, status; returns it.
+    """Merge one worker's result into the course: gradebook, ``autograded/``, status; return its :class:`Status`.
 
     A graded result replaces the automatic scores (manual ones stay). A failed
     re-grade of a submission that has a graded result keeps that result, its
-    manual scores and seed, and notes the failed attempt (``result["kept"]``).
+    manual scores and seed, and notes the failed attempt (:attr:`Status.kept`).
     The status record is written last, so a submission whose merge was cut short
     counts as not graded and is graded again by the next run.
     """
     root, student, assignment = Path(root), result["student"], result["assignment"]
     dest = root / "autograded" / student / assignment
     stale_feedback = root / "feedback" / student / assignment
-    path = status_path(root, assignment, student)
-    previous = json.loads(path.read_text()) if path.exists() else None
+    previous = load_status(root, assignment, student)
     with warnings.catch_warnings(), open_gradebook(root) as main:
         warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
         main.update_or_create_student(student)
-        keep = (result["status"] == "failed" and previous is not None and previous.get("status") == "graded"
+        keep = (result["status"] == "failed" and previous is not None and previous.status == GRADED
                 and dest.is_dir() and _has_submission(main, assignment, student))
         if result["status"] == "graded":
             main.update_or_create_submission(assignment, student, timestamp=result.get("timestamp"))
@@ -375,24 +374,24 @@ def merge(root, result):
                 pass
             main.db.commit()
             store_seed(main, assignment, student, result["seed"])
-    if result["status"] == "graded":
+    status = Status.from_result(result)
+    if status.status == GRADED:
         _replace_folder(dest, result["files"])
         shutil.rmtree(stale_feedback, ignore_errors=True)
-        write_status(root, result)
+        write_status(root, status)
     elif keep:
-        kept = dict(previous)
-        note = (f"re-grade failed ({result['reason']}; seed {result['seed']}); the previous result "
-                f"(seed {previous.get('seed')}) is kept")
-        kept["notes"] = [n for n in previous.get("notes") or [] if not n.startswith("re-grade failed")] + [note]
-        kept["regrade_failed"] = {k: result.get(k) for k in ("reason", "seed", "worker")}
-        kept["fingerprint"] = None if result.get("retry") else result.get("fingerprint")
-        write_status(root, dict(kept, student=student, assignment=assignment))
-        result["kept"] = True
+        note = (f"re-grade failed ({status.reason}; seed {status.seed}); the previous result "
+                f"(seed {previous.seed}) is kept")
+        write_status(root, dataclasses.replace(
+            previous, notes=[n for n in previous.notes if not n.startswith("re-grade failed")] + [note],
+            regrade_failed={"reason": status.reason, "seed": status.seed, "worker": status.worker},
+            fingerprint=None if status.retry else status.fingerprint))
+        status.kept = True
     else:
         for old in (dest, stale_feedback):
             shutil.rmtree(old, ignore_errors=True)
-        write_status(root, result)
-    return result
+        write_status(root, status)
+    return status
 
 
 def _progress(done, total, counts, start, stream):
@@ -408,14 +407,11 @@ def _progress(done, total, counts, start, stream):
 
 
 def _up_to_date(root, job, graded):
-    """The recorded status of ``job``'s submission when it is a result of exactly this job, else None."""
-    path = status_path(root, job["assignment"], job["student"])
-    if not path.exists():
+    """The recorded :class:`Status` of ``job``'s submission when it is a result of exactly this job, else None."""
+    status = load_status(root, job["assignment"], job["student"])
+    if status is None or status.fingerprint != job["fingerprint"] or status.retry:
         return None
-    status = json.loads(path.read_text())
-    if status.get("fingerprint") != job["fingerprint"] or status.get("retry"):
-        return None
-    if status.get("status") == "graded" and job["student"] not in graded:
+    if status.status == GRADED and job["student"] not in graded:
         return None  # the gradebook lost it
     return status
 
@@ -437,7 +433,7 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.s
     ``workers`` processes (default: the CPU count). Without ``force`` a
     submission whose recorded result is up to date (same submission, sources,
     seed, timeout and grader) is not graded again; its result comes back with
-    ``up_to_date`` set. Returns one result per pair, sorted by assignment and student.
+    ``up_to_date`` set. Returns one :class:`Status` per pair, sorted by assignment and student.
     """
     root = Path(root).resolve()
     if cluster:
@@ -452,7 +448,7 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.s
     for job in jobs:
         status = None if force else _up_to_date(root, job, graded[job["assignment"]])
         if status is not None:
-            results.append(dict(status, student=job["student"], assignment=job["assignment"], up_to_date=True))
+            results.append(dataclasses.replace(status, up_to_date=True))
         elif not any(name.endswith(".ipynb") for name in job["submission"]):
             results.append(merge(root, dict(job_result(job), status="missing",
                                             reason="no notebook in the submission")))
@@ -466,10 +462,10 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.s
                     engine.run(conn, grade_job, todo, key=lambda j: f"grade-{j['assignment']}-{j['student']}"), 1):
                 result = merge(root, result if error is None else _lost(job, error))
                 results.append(result)
-                counts[result["status"]] = counts.get(result["status"], 0) + 1
+                counts[result.status] = counts.get(result.status, 0) + 1
                 if progress:
                     _progress(k, len(todo), counts, start, progress)
-    return sorted(results, key=lambda r: (r["assignment"], r["student"]))
+    return sorted(results, key=lambda r: (r.assignment, r.student))
 
 
 def job_result(job):
@@ -491,7 +487,7 @@ def _ensure_in_gradebook(root, assignment):
 
 def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr,
               cluster=None, force=False):
-    """Autograde the submissions of ``assignment`` (see :func:`grade_all`); return the results.
+    """Autograde the submissions of ``assignment`` (see :func:`grade_all`); return their :class:`Status`.
 
     ``assignment`` may be a list: all their submissions then share one cluster.
     Naming ``students`` grades them again whatever their recorded result.

@@ -18,7 +18,7 @@ from .collect import expected_notebooks, load_collected
 from .gradebook import has_gradebook, open_gradebook, roster
 from .release import assignments
 from .roster import load_roster
-from .status import read_status, status_path
+from .status import STATUS_DIR, read_status, status_path
 from .tools import PipelineError
 
 __all__ = ["export", "export_all", "assignment_rows", "UNSCORED", "CANVAS_COLUMNS", "MOODLE_COLUMNS"]
@@ -109,9 +109,9 @@ def assignment_rows(root, assignment):
             status = read_status(root, assignment, student, gb)
             record = collected.get(student, {})
             person = people.get(student)
-            notes = list(status.get("notes") or [])
-            row = {"student_id": student, "status": status["status"], "reason": status.get("reason", ""),
-                   "seed": status.get("seed", ""),
+            notes = list(status.notes)
+            row = {"student_id": student, "status": status.status, "reason": status.reason,
+                   "seed": "" if status.seed is None else status.seed,
                    "first_name": (person.first_name if person else "") or "",
                    "last_name": (person.last_name if person else "") or "",
                    "email": (person.email if person else "") or "",
@@ -125,19 +125,19 @@ def assignment_rows(root, assignment):
                 notes.append(f"collect: kept aside (not graded): {', '.join(record['kept_aside'])} "
                              f"in downloaded/{assignment}/kept-aside/{student}/")
             row["notes"] = " | ".join(notes)
-            verified = status.get("verified")
+            verified = status.verified
             graded_at = status_path(root, assignment, student)
             stale = (record.get("collected_epoch") and graded_at.exists()
                      and record["collected_epoch"] > graded_at.stat().st_mtime)
-            if status["status"] == "missing":
+            if status.status == "missing":
                 row["reason"] = _missing_reason(root, assignment, student)
             elif stale:
                 row.update(status="failed", reason=f"a newer submission (`{record.get('file')}` from "
                            f"{record.get('archive')}) was collected after grading; autograde it again "
                            f"(--student {student})")
-            elif status["status"] == "failed":
+            elif status.status == "failed":
                 row["reason"] = _clear_reason(root, assignment, student, row["reason"])
-            elif status["status"] == "graded":
+            elif status.status == "graded":
                 try:
                     gb.find_submission(assignment, student)
                 except MissingEntry:
@@ -163,7 +163,7 @@ def assignment_rows(root, assignment):
                     row["score"], row["nbgrader_score"] = total, kernel
                     row["manual"] = " ".join(manual)
             if row["status"] != "missing" and not stale:
-                reasons = review_reasons(status.get("scores"), verified, row["status"])
+                reasons = review_reasons(status.scores, verified, row["status"])
                 row["review"] = "yes" if reasons else ""
                 row["review_reason"] = " | ".join(reasons)
             row["max_score"] = sum(m for *_, m in cells)
@@ -213,7 +213,7 @@ def graded_assignments(root):
     """The assignments with anything collected or graded."""
     root = Path(root)
     names = assignments(root) if (root / "solutions").is_dir() else []
-    return [a for a in names if (root / "autograded" / ".status" / a).is_dir()
+    return [a for a in names if (root / STATUS_DIR / a).is_dir()
             or any((root / "submitted").glob(f"*/{a}"))]
 
 

@@ -51,8 +51,8 @@ def add_score_notes(root, assignment):
             keys = {g.name: cell_key(notebook, g.name, len(notebooks)) for g in grades}
             manual = {keys[g.name]: g.manual_score for g in grades}
             maxima = {keys[g.name]: g.max_score for g in grades}
-            kernel = status.get("scores") or {keys[g.name]: g.auto_score for g in grades}
-            head, details = score_note(kernel, status.get("verified"), maxima, manual, cells=list(keys.values()))
+            kernel = status.scores or {keys[g.name]: g.auto_score for g in grades}
+            head, details = score_note(kernel, status.verified, maxima, manual, cells=list(keys.values()))
             _insert(page, head, details)
 
 
