@@ -1,4 +1,4 @@
-"""Kernels forked from a warm zygote (course.kernels) behave like launched ones under nbclient."""
+"""Kernels forked from a warm zygote (course.instructor.kernels) behave like launched ones under nbclient."""
 
 import pytest
 from nbclient import NotebookClient
