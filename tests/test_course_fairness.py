@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from course_batch import export_rows, shared_batch
 
@@ -402,3 +403,37 @@ def test_plotting_in_an_added_cell_is_no_sign_of_tampering(tmp_path):
     out, _ = _verify_cells(tmp_path, edit, timeout=30)
     assert out["signs"] == [] and sum(out["scores"].values()) == _full("01_aggregators")
     assert all(c["failure"] == "" for c in out["cells"])
+
+
+# -- one dtype rule in every assignment: float32 in, float32 out ---------------------------------------
+
+KEEP_FLOAT = ["01.aggregate_neighbours", "02.message_passing", "02.gcn_layer", "03.gat_scores",
+              "03.edge_softmax", "03.gat_layer", "05.mix_with_neighbours"]
+
+
+@pytest.mark.parametrize("task", KEEP_FLOAT)
+def test_float32_inputs_want_float32_answers_in_every_assignment(task):
+    from course.checks import evaluate, get
+
+    assert get(task).keep_float
+    assignment = next(a for a in ASSIGNMENTS if a.startswith(task[:2]))
+    ns = {"__name__": "__main__"}
+    nb = honest(assignment, "none")
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+            exec(cell.source, ns)
+    right = ns[get(task).function]
+
+    def float64(*args, **kwargs):  # the classic slip: np.zeros(...) without a dtype
+        return right(*args, **kwargs).astype(np.float64)
+
+    assert all(o.ok for o in evaluate(task, right, seed=DEFAULT_SEED, stop_at_first=False))
+    failed = [o for o in evaluate(task, float64, seed=DEFAULT_SEED, stop_at_first=False) if not o.ok]
+    assert failed and all("float32 inputs" in o.case.label for o in failed)
+    assert failed[0].message == "expected dtype float32 (the dtype of the float inputs), got dtype float64"
+
+
+def test_every_notebook_states_the_dtype_rule():
+    for assignment in ASSIGNMENTS:
+        intro = nbformat.read(str(next((ROOT / "exercises" / assignment).glob("*.ipynb"))), as_version=4).cells[0]
+        assert "(float32 in, float32\nout), in every assignment" in intro.source

@@ -190,7 +190,7 @@ register("01.scatter_sum", "scatter_sum", ref_scatter_sum, cases_scatter_sum)
 register("01.scatter_mean", "scatter_mean", ref_scatter_mean, cases_scatter_mean)
 register("01.scatter_max", "scatter_max", ref_scatter_max, cases_scatter_max)
 register("01.aggregate_neighbours", "aggregate_neighbours", ref_aggregate_neighbours,
-         cases_aggregate_neighbours, array_result(dtype="float"))
+         cases_aggregate_neighbours, array_result(dtype="float"), keep_float=True)
 register("01.is_permutation_invariant", "is_permutation_invariant", ref_is_permutation_invariant,
          cases_is_permutation_invariant, exact_result(bool))
 register("01.relabel", "relabel", ref_relabel, cases_relabel,

@@ -84,8 +84,11 @@ def cases_gat_layer(rng):
     return cases
 
 
-register("03.gat_scores", "gat_scores", ref_gat_scores, cases_gat_scores, array_result(dtype="float"))
+register("03.gat_scores", "gat_scores", ref_gat_scores, cases_gat_scores, array_result(dtype="float"),
+         keep_float=True)
 register("03.split_attention", "split_attention", ref_split_attention, cases_split_attention,
          tuple_result(array_result(dtype="float"), array_result(dtype="float")))
-register("03.edge_softmax", "edge_softmax", ref_edge_softmax, cases_edge_softmax, array_result(dtype="float"))
-register("03.gat_layer", "gat_layer", ref_gat_layer, cases_gat_layer, array_result(dtype="float"))
+register("03.edge_softmax", "edge_softmax", ref_edge_softmax, cases_edge_softmax, array_result(dtype="float"),
+         keep_float=True)
+register("03.gat_layer", "gat_layer", ref_gat_layer, cases_gat_layer, array_result(dtype="float"),
+         keep_float=True)

@@ -229,4 +229,4 @@ register("05.bottleneck_edge", "bottleneck_edge", ref_bottleneck_edge, cases_bot
 register("05.edge_homophily", "edge_homophily", ref_edge_homophily, cases_edge_homophily, float_result())
 register("05.node_homophily", "node_homophily", ref_node_homophily, cases_node_homophily, float_result())
 register("05.mix_with_neighbours", "mix_with_neighbours", ref_mix_with_neighbours, cases_mix_with_neighbours,
-         array_result(dtype="float"))
+         array_result(dtype="float"), keep_float=True)

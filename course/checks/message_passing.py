@@ -205,9 +205,10 @@ def cases_is_permutation_equivariant(rng):
 
 
 register("02.message_passing", "message_passing", ref_message_passing, cases_message_passing,
-         array_result(dtype="float"))
+         array_result(dtype="float"), keep_float=True)
 register("02.gcn_normalized_adjacency", "gcn_normalized_adjacency", ref_gcn_normalized_adjacency,
          cases_gcn_normalized_adjacency, array_result(dtype="float"))
-register("02.gcn_layer", "gcn_layer", ref_gcn_layer, cases_gcn_layer, array_result(dtype="float"))
+register("02.gcn_layer", "gcn_layer", ref_gcn_layer, cases_gcn_layer, array_result(dtype="float"),
+         keep_float=True)
 register("02.is_permutation_equivariant", "is_permutation_equivariant", ref_is_permutation_equivariant,
          cases_is_permutation_equivariant, exact_result(bool))

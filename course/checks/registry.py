@@ -65,6 +65,7 @@ class Case:
     label: str
     args: tuple
     kwargs: dict = field(default_factory=dict)
+    dtype: str = ""  # the float dtype an array answer must have (the float inputs' dtype); "" any
 
     def describe(self):
         """A short, value-free description: the label plus the array shapes."""
@@ -86,6 +87,7 @@ class Check:
     compare: Callable[[Any, Any], Any]
     allow: tuple = ()
     description: str = ""
+    keep_float: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Outcome:
 _REGISTRY: dict = {}
 
 
-def register(task, function, reference, cases, compare=None, allow=(), description=""):
+def register(task, function, reference, cases, compare=None, allow=(), description="", keep_float=False):
     """Register the hidden check of ``task`` (called by the task modules of :mod:`course.checks`).
 
     Parameters
@@ -118,11 +120,15 @@ def register(task, function, reference, cases, compare=None, allow=(), descripti
     allow : tuple of str
         Qualified names of :mod:`mplib` functions the student may call
         (e.g. ``"mplib.graph.add_self_loops"``); everything else in mplib is off limits.
+    keep_float : bool
+        The dtype rule of every assignment: float features in, floats of the same dtype out. The
+        first cases are tried again with every float array in float32, and a float array answer
+        must then be float32 (:func:`float32_variant`).
     """
     if task in _REGISTRY:
         raise ValueError(f"task {task!r} is registered twice")
     _REGISTRY[task] = Check(task, function, reference, cases, compare or array_result(),
-                            tuple(allow), description)
+                            tuple(allow), description, keep_float)
     return _REGISTRY[task]
 
 
@@ -179,7 +185,25 @@ def make_cases(task, seed=None):
     """The cases of ``task`` for the grading seed; the same seed gives the same cases."""
     check = get(task)
     rng = np.random.default_rng([grading_seed(seed), zlib.crc32(task.encode())])
-    return list(check.cases(rng))
+    cases = list(check.cases(rng))
+    if check.keep_float:
+        cases += [float32_variant(case) for case in cases[:FLOAT32_CASES]]
+    return cases
+
+
+FLOAT32_CASES = 3  # how many cases of a keep_float task are tried again in float32
+
+
+def float32_variant(case):
+    """``case`` with every float64 array (in tuples and lists too) in float32; the answer must be float32."""
+    def cast(value):
+        if isinstance(value, np.ndarray) and value.dtype == np.float64:
+            return value.astype(np.float32)
+        if isinstance(value, (list, tuple)):
+            return type(value)(cast(v) for v in value)
+        return value
+    return Case(case.label + ", float32 inputs", cast(case.args), {k: cast(v) for k, v in case.kwargs.items()},
+                dtype="float32")
 
 
 def _snapshot(value):
@@ -297,6 +321,10 @@ def evaluate(task, fn, seed=None, stop_at_first=True):
                                                "work on copies and return a new array")
             else:
                 message = check.compare(got, want)
+                if case.dtype and isinstance(got, np.ndarray) and got.dtype.kind == "f" \
+                        and got.dtype != np.dtype(case.dtype):
+                    message = (f"expected dtype {case.dtype} (the dtype of the float inputs), got dtype "
+                               f"{got.dtype}")
                 outcome = Outcome(case, message is None, message or "")
         outcomes.append(outcome)
         if stop_at_first and not outcome.ok:
