@@ -20,7 +20,11 @@ Prints a table *ours vs paper* (``MISSED`` where a target is missed) and writes
 ``_build/reproduce.json``: ``{"cora/gcn": {"acc_mean", "acc_std", "seeds", "paper",
 "s_per_run", ...}, ...}`` (accuracies in percent; FreeSolv has ``rmse_mean`` and
 ``rmse_std`` in kcal/mol instead). Nothing is tuned on test data: every model is
-selected by its validation loss.
+selected by its validation loss (FreeSolv: validation RMSE).
+
+Time: about 18 minutes of CPU in all, GAT most of it (about 40 s per run on Cora and
+CiteSeer, against about 1 s for GCN); on a shared, loaded machine the wall time is
+several times longer, so each row also reports CPU seconds (``cpu_s_per_run``).
 
 Run: ``.venv/bin/python benchmarks/reproduce.py [--quick] [--only cora/gcn texas ...]``.
 """
