@@ -111,25 +111,29 @@ def _files(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-_GRADER = None
+_GRADING_CODE = ("course/checks", "course/verify", "course/instructor/autograde.py",
+                 "course/instructor/plugins.py", "course/instructor/kernels.py", "course/instructor/cells.py",
+                 "mplib")
 
 
 def _grader_version():
-    """Hash of the installed grading code (the ``course`` package): a new grader means new results."""
-    global _GRADER
-    if _GRADER is None:
-        digest = hashlib.sha256()
-        for path in sorted((Path(PACKAGE_ROOT) / "course").rglob("*.py")):
-            digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-        _GRADER = digest.hexdigest()
-    return _GRADER
+    """Hash of the installed code that decides a grade (hidden checks, verification, nbgrader
+    plug-ins, the reference ``mplib``): results of another grader are not up to date."""
+    digest = hashlib.sha256()  # computed for each batch: the code may change between two runs of a process
+    for part in _GRADING_CODE:
+        base = Path(PACKAGE_ROOT) / part
+        for path in sorted(base.rglob("*.py")) if base.is_dir() else [base]:
+            if path.exists():
+                digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
-def fingerprint(job):
-    """What a result depends on: config, sources, submission, seed, timeout and the grader's code."""
+def fingerprint(job, grader=None):
+    """What a result depends on: config, sources, submission, seed, timeout and the grader's code
+    (``grader``: :func:`_grader_version`, computed here when not given)."""
     digest = hashlib.sha256()
-    parts = [job["assignment"], job["student"], str(job["seed"]), str(job["timeout"]), _grader_version(),
-             job["config"]]
+    parts = [job["assignment"], job["student"], str(job["seed"]), str(job["timeout"]),
+             grader or _grader_version(), job["config"]]
     for part in parts:
         digest.update(part.encode() + b"\0")
     for group in ("sources", "submission"):
@@ -163,6 +167,7 @@ def ship(root, pairs, seed=None, timeout=None):
         scratch_db = (Path(tmp) / "gradebook.db").read_bytes()
     first = _first_seed() if seed is None else None
     sources = {name: _files(root / "solutions" / name) for name in names}
+    grader = _grader_version()
     jobs = []
     for assignment, student in pairs:
         job = {"assignment": assignment, "student": student,
@@ -170,7 +175,7 @@ def ship(root, pairs, seed=None, timeout=None):
                "timeout": None if timeout is None else int(timeout), "config": config,
                "sources": sources[assignment], "gradebook": scratch_db,
                "submission": _files(root / "submitted" / student / assignment)}
-        job["fingerprint"] = fingerprint(job)
+        job["fingerprint"] = fingerprint(job, grader)
         jobs.append(job)
     return jobs
 
@@ -425,7 +430,7 @@ def _lost(job, error):
                       f"{' '.join(str(error).split())[:200]}); autograde again"}
 
 
-def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.stderr, cluster=None,
+def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=True, cluster=None,
               force=False):
     """Grade the submissions ``pairs`` (``(assignment, student)``) on a Dask cluster.
 
@@ -436,6 +441,8 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=sys.s
     ``up_to_date`` set. Returns one :class:`Status` per pair, sorted by assignment and student.
     """
     root = Path(root).resolve()
+    if progress is True:  # the stream of this call, not of import time (a test may capture it)
+        progress = sys.stderr
     if cluster:
         cluster = engine.check_address(cluster)
     jobs = ship(root, pairs, seed=seed, timeout=timeout)
@@ -485,7 +492,7 @@ def _ensure_in_gradebook(root, assignment):
     release(root, [assignment])
 
 
-def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=sys.stderr,
+def autograde(root, assignment, students=None, workers=None, seed=None, timeout=None, progress=True,
               cluster=None, force=False):
     """Autograde the submissions of ``assignment`` (see :func:`grade_all`); return their :class:`Status`.
 
