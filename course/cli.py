@@ -9,6 +9,7 @@
     python -m course feedback   ASSIGNMENT
     python -m course export     ASSIGNMENT [-o grades/ASSIGNMENT.csv]
     python -m course export     --all [--lms canvas|moodle] [--unscored blank|zero] [-o PATH]
+    python -m course check      NOTEBOOK.ipynb [--seed S] [--timeout T]   (a learner's self-check)
 
 Every step runs in the course root (``--root``, default: the directory holding
 ``nbgrader_config.py``, searched upwards from the current directory).
@@ -186,6 +187,11 @@ def parser():
                    help="CSV path (default: grades/<assignment>.csv, grades/canvas-import.csv, grades/course.csv; "
                         "a folder for moodle: grades/)")
     p.set_defaults(run=run_export)
+    p = sub.add_parser("check", help="a learner's self-check of one notebook: the hidden checks with a fresh "
+                                     "seed, outside the kernel; no course directory needed")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--seed", type=int, default=None, help="seed of the random graphs (default: fresh)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds each cell may run (default 60)")
     return parser
 
 
@@ -196,6 +202,9 @@ def main(argv=None):
     if getattr(args, "cluster", None) and args.workers is not None:
         cli.error("--workers starts local worker processes; with --cluster the scheduler's workers grade "
                   "(start as many as you need there)")
+    if args.step == "check":
+        from .selfcheck import run
+        return run(args)
     root = (args.root or _find_root(Path.cwd())).resolve()
     try:
         args.run(root, args)
