@@ -86,6 +86,18 @@ def students_of(root, assignment, stored=None):
     return sorted(s for s in roster(root, assignment) if s not in others or s in submitted)
 
 
+def _graded_at(root, assignment, student):
+    """When the result in use was graded: the files of ``autograded/<student>/<assignment>/`` are
+    written anew by each successful grading (a failed re-grade that keeps the previous result
+    leaves them), else the status record; ``inf`` when neither exists."""
+    folder = Path(root) / "autograded" / student / assignment
+    times = [p.stat().st_mtime for p in folder.glob("*") if p.is_file()] if folder.is_dir() else []
+    record = status_path(root, assignment, student)
+    if not times and record.exists():
+        times = [record.stat().st_mtime]
+    return max(times) if times else float("inf")
+
+
 def assignment_rows(root, assignment):
     """``(rows, columns, max_score)`` of ``assignment``: one dict per student (see :func:`export`)."""
     root = Path(root)
@@ -126,15 +138,14 @@ def assignment_rows(root, assignment):
                              f"in downloaded/{assignment}/kept-aside/{student}/")
             row["notes"] = " | ".join(notes)
             verified = status.verified
-            graded_at = status_path(root, assignment, student)
-            stale = (record.get("collected_epoch") and graded_at.exists()
-                     and record["collected_epoch"] > graded_at.stat().st_mtime)
-            if status.status == "missing":
-                row["reason"] = _missing_reason(root, assignment, student)
-            elif stale:
+            stale = bool(record.get("collected_epoch")) \
+                and record["collected_epoch"] > _graded_at(root, assignment, student)
+            if stale:  # the result in use is of an earlier file (or of none), never shown for this one
                 row.update(status="failed", reason=f"a newer submission (`{record.get('file')}` from "
                            f"{record.get('archive')}) was collected after grading; autograde it again "
                            f"(--student {student})")
+            elif status.status == "missing":
+                row["reason"] = _missing_reason(root, assignment, student)
             elif status.status == "failed":
                 row["reason"] = _clear_reason(root, assignment, student, row["reason"])
             elif status.status == "graded":
