@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CANVAS_ASSIGNMENT = "01_aggregators"
 MOODLE_ASSIGNMENT = "04_wl"
 FULL = {CANVAS_ASSIGNMENT: 10.0, MOODLE_ASSIGNMENT: 10.0}
-SCORE = {"solution": 10.0, "release": 0.0, "partial": 8.0}  # what each variant earns
+SCORE = {"solution": 10.0, "release": 0.0, "partial": 7.0}  # what each variant earns
 
 
 @dataclass
