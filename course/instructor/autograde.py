@@ -174,7 +174,9 @@ def ship(root, pairs, seed=None, timeout=None):
                "seed": int(seed) if seed is not None else seeds[assignment].get(student, first),
                "timeout": None if timeout is None else int(timeout), "config": config,
                "sources": sources[assignment], "gradebook": scratch_db,
-               "submission": _files(root / "submitted" / student / assignment)}
+               "submission": _files(root / "submitted" / student / assignment),
+               # not shipped to read: the worker's sandbox flags any attempt to open it
+               "course_root": str(Path(root).resolve())}
         job["fingerprint"] = fingerprint(job, grader)
         jobs.append(job)
     return jobs
@@ -293,7 +295,8 @@ def _grade(job, work, result, start):
     result["seconds"] = round(time.perf_counter() - start, 2)
     cell_timeout = config.Execute.timeout if isinstance(config.Execute.timeout, (int, float)) else 60
     try:
-        result["verified"] = verify_submission(work, assignment, submitted, seed, cell_timeout)
+        result["verified"] = verify_submission(work, assignment, submitted, seed, cell_timeout,
+                                                deny=[job["course_root"]] if job.get("course_root") else [])
     except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
         result["verified"] = {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"}
     if not outcome["success"]:

@@ -435,8 +435,12 @@ def _collect(out, box):
     box.signs = []
 
 
-def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None):
+def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None, deny=()):
     """Verify every notebook of the folder ``submitted`` (one student's ``assignment``).
+
+    ``root`` holds ``solutions/`` and is never readable from the sandbox; ``deny`` adds
+    folders that are not (e.g. the instructor's course directory when a cluster worker
+    grades in a scratch copy), so an attempt to read them is flagged as tampering.
 
     Scores are keyed by :func:`course.instructor.cells.cell_key`: the test cell's name, or
     ``notebook/cell`` when the assignment has several notebooks.
@@ -453,7 +457,8 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
                    "max_scores": {g: p for g, p, _ in notebook_spec(source)["tests"]},
                    "messages": {}, "signs": [], "notes": [f"{source.name} was not submitted"], "isolation": ""}
         else:
-            one = verify_notebook(source, path, seed, timeout, deny=[root.resolve()], limits=limits)
+            one = verify_notebook(source, path, seed, timeout, deny=[root.resolve(), *map(Path, deny)],
+                                  limits=limits)
         if one.get("error"):
             result["error"] = one["error"]
         for field in ("scores", "max_scores", "messages"):
