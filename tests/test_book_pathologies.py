@@ -86,3 +86,37 @@ def test_curvature_of_star_and_petersen(v):
     # neighbour measures: x->y costs 1, one neighbour each side 1 hop via the edge, the last
     # pair 2 hops (a 5-cycle): W1 = (1 + 1 + 2) / 3, curvature 1 - W1
     assert v["petersen_or"] == pytest.approx(1 - 4 / 3)
+
+
+def test_cora_over_smoothing_matches_numpy(v):
+    """Energy and nearest-mean accuracy of Cora's propagated features, again in scipy/numpy."""
+    import scipy.sparse as sp
+
+    from mplib import datasets
+
+    cora = datasets.load("cora")
+    n, (src, dst) = cora.num_nodes, cora.edge_index
+    a = sp.csr_matrix((np.ones(len(src)), (dst, src)), shape=(n, n)) + sp.identity(n)
+    d = np.asarray(a.sum(1)).ravel()
+    s = sp.diags(d ** -0.5) @ a @ sp.diags(d ** -0.5)
+    h = cora.x / cora.x.sum(1, keepdims=True)
+    tr, te, y = cora.train_mask, cora.test_mask, cora.y
+    energy, acc = [], []
+    assert v["cora-depths"] == [0, 1, 2, 4, 8, 16, 32, 64]
+    assert v["cora-k-max"] == 64
+    for k in range(65):
+        if k in v["cora-depths"]:
+            g = h / np.sqrt(d)[:, None]                      # x_i / sqrt(1 + d_i)
+            energy.append(0.5 * ((g[dst] - g[src]) ** 2).sum())
+            means = np.stack([h[tr & (y == c)].mean(0) for c in range(7)])
+            nearest = np.array([np.argmin(((means - row) ** 2).sum(1)) for row in h[te]])
+            acc.append(np.mean(nearest == y[te]))
+        h = s @ h
+    ratio = [e / energy[0] for e in energy]
+    assert v["cora-energy-ratio"] == pytest.approx(ratio, rel=1e-9)
+    assert v["cora-ncm-acc"] == pytest.approx(acc, abs=1e-12)
+    assert all(b < a for a, b in zip(ratio, ratio[1:]))     # the energy only falls
+    best = int(np.argmax(acc))
+    assert v["cora-best-k"] == v["cora-depths"][best] and v["cora-best-acc"] == acc[best]
+    assert v["cora-acc-0"] == acc[0] < acc[best] and v["cora-acc-64"] == acc[-1] < acc[0]
+    assert v["cora-ratio-64"] == pytest.approx(ratio[-1], rel=1e-9) and ratio[-1] < 1e-3
