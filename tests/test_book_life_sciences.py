@@ -95,3 +95,33 @@ def test_self_check_within_two(v):
         reach = {sum(1 for d in nx.single_source_shortest_path_length(ring, u, cutoff=2).values() if d > 0)
                  for u in ring}
         assert v[name] == reach.pop()
+
+
+def test_freesolv_summary_matches_csv_and_rdkit(v):
+    """FreeSolv from the shipped CSV (csv module) and its SMILES parsed by RDKit."""
+    import csv
+    from importlib import resources
+
+    import numpy as np
+    from rdkit import Chem
+
+    with resources.files("mplib").joinpath("_datasets/freesolv.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    expt = np.array([float(r["expt"]) for r in rows])
+    calc = np.array([float(r["calc"]) for r in rows])
+    mols = [Chem.MolFromSmiles(r["smiles"]) for r in rows]
+    atoms = np.array([m.GetNumAtoms() for m in mols])
+    assert v["fs-n"] == len(rows) == 642                      # Mobley & Guthrie 2014
+    assert v["fs-atoms-mean"] == pytest.approx(atoms.mean(), abs=1e-12)
+    assert v["fs-atoms-max"] == atoms.max()
+    assert v["fs-y-min"] == expt.min() and v["fs-y-max"] == expt.max()
+    assert v["fs-y-mean"] == pytest.approx(expt.mean(), abs=1e-12)
+    assert v["fs-calc-rmse"] == pytest.approx(np.sqrt(np.mean((calc - expt) ** 2)), abs=1e-12)
+    named = ["C", "N", "O", "F", "P", "S", "Cl", "Br", "I"]
+    symbols = [a.GetSymbol() for m in mols for a in m.GetAtoms()]
+    counts = {s: symbols.count(s) for s in named}
+    counts["other"] = len(symbols) - sum(counts.values())
+    assert v["fs-elements"] == counts
+    # the prose: mostly carbon, then oxygen, chlorine and nitrogen
+    top = sorted(counts, key=counts.get, reverse=True)
+    assert top[:4] == ["C", "O", "Cl", "N"] and counts["C"] > sum(counts.values()) / 2
