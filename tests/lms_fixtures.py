@@ -85,14 +85,14 @@ def canvas_students():
         Expected("1002", "Anh", "Nguyen", "", "graded", 0),  # same name
         Expected("1003", "Jonas", "Müller", "", "graded", 10),
         Expected("1004", "Siri", "Ødegaard", "", "graded", 10, late=True),
-        Expected("1005", "María", "García-López", "", "graded", 8,
+        Expected("1005", "María", "García-López", "", "graded", SCORE["partial"],
                  note="aggregators (1).ipynb"),
         Expected("1006", "Conor", "O'Brien", "", "graded", 10,
                  note="Copy_of_aggregators.ipynb"),
         Expected("1007", "Lucas", "Silva", "", "graded", 10),  # zip in the zip
         Expected("1008", "Wei", "Zhang", "", "graded", 10, late=True,
                  kept_aside=["aggregators.ipynb"]),  # old file 0, newer -1 file 10
-        Expected("1009", "Priya", "Patel", "", "graded", 8,
+        Expected("1009", "Priya", "Patel", "", "graded", SCORE["partial"],
                  note="exercise1.ipynb"),
         Expected("1010", "Tom", "Brown", "", "failed", reason="not a valid notebook"),
         Expected("1011", "Emma", "Wilson", "", "missing",
@@ -265,7 +265,7 @@ def canvas_class(folder, n=64):
 
     Returns ``(zip, gradebook_csv, expected)`` with ``expected`` a list of :class:`Expected`
     (names repeat, so several students share a name). The cases: the solution; the release
-    (0); a partial answer uploaded as ``aggregators (1).ipynb`` (8); an old release and a
+    (0); a partial answer uploaded as ``aggregators (1).ipynb`` (7); an old release and a
     newer late ``-1`` solution (10, late); the solution as ``Copy_of_aggregators.ipynb`` in
     a zip with ``__MACOSX`` (10); a corrupt notebook next to a PDF (failed). Every seventh
     student submits nothing (missing).

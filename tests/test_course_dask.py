@@ -106,7 +106,10 @@ def test_workers_need_no_course_directory(ungraded, local, cluster, tmp_path):
     root = _copy(ungraded, tmp_path / "course")
     jobs = autograde.ship(root, [(ASSIGNMENT, "ada"), (ASSIGNMENT, "bo")], seed=DEFAULT_SEED, timeout=TIMEOUT)
     for job in jobs:
-        assert str(root) not in repr(job) and str(root).encode() not in pickle.dumps(job)
+        # the course's path travels only as a folder the sandbox must refuse, never as data to read
+        assert job["course_root"] == str(root.resolve())
+        rest = {k: v for k, v in job.items() if k != "course_root"}
+        assert str(root) not in repr(rest) and str(root).encode() not in pickle.dumps(rest)
     gone = tmp_path / "gone"
     root.rename(gone)  # nothing of the course is left where it was
     with Client(cluster.address, timeout="10s") as client:

@@ -173,7 +173,7 @@ CORPUS = [
     Variant("hardcoded", _f_hardcoded, 0, "graded", "hidden test of `scatter_sum` failed"),
     Variant("syntax-error", _f_syntax, 7, "graded", "SyntaxError"),
     Variant("exception", _f_exception, 7, "graded", "not finished"),
-    Variant("partial", _f_partial, 7, "graded", "expected dtype float32, got dtype float64"),  # aggregate_neighbours too: float32 in, float32 out
+    Variant("partial", _f_partial, 7, "graded", "expected dtype float32, got float64"),  # aggregate_neighbours too: float32 in, float32 out
     Variant("infinite-loop", _f_loop, 9, "graded", "CellTimeoutError"),
     Variant("edited-tests", _f_edited, 9, "graded", "test cell 'test_relabel' was edited"),
     Variant("deleted-tests", _f_deleted, 9, "graded", "test cell 'test_scatter_sum' was deleted"),
