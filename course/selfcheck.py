@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from .checks import tasks
-from .instructor.cells import defined_functions
+from .cells import defined_functions
 from .verify.submission import verify_notebook
 
 __all__ = ["notebook_checks", "check_notebook", "main"]

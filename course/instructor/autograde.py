@@ -46,7 +46,7 @@ from nbgrader.api import MissingEntry
 
 from ..checks import DEFAULT_SEED, SEED_ENV
 from . import engine
-from .cells import cell_key
+from ..cells import cell_key
 from .gradebook import copy_assignments, has_gradebook, open_gradebook, open_url, roster, store_seed, \
     stored_seeds
 from .plugins import NOTE
@@ -112,7 +112,7 @@ def _files(folder):
 
 
 _GRADING_CODE = ("course/checks", "course/verify", "course/instructor/autograde.py",
-                 "course/instructor/plugins.py", "course/instructor/kernels.py", "course/instructor/cells.py",
+                 "course/instructor/plugins.py", "course/instructor/kernels.py", "course/cells.py",
                  "mplib")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from nbgrader.api import MissingEntry
 
 from ..verify.submission import review_reasons
-from .cells import cell_key
+from ..cells import cell_key
 from .collect import expected_notebooks, load_collected
 from .gradebook import has_gradebook, open_gradebook, roster
 from .release import assignments

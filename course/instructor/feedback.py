@@ -11,7 +11,7 @@ from pathlib import Path
 from nbgrader.api import MissingEntry
 
 from ..verify.submission import score_note
-from .cells import cell_key
+from ..cells import cell_key
 from .gradebook import open_gradebook
 from .release import find_leaks
 from .status import read_status

@@ -30,7 +30,7 @@ class Status:
     ``status`` is ``"graded"`` (scores in the gradebook; ``notes`` say what went wrong per
     task), ``"failed"`` (``reason`` says why: corrupt notebook, kernel died, ...; never an
     honest zero) or ``"missing"``. ``scores`` and ``max_scores`` are nbgrader's in-kernel
-    points per test cell (keyed by :func:`course.instructor.cells.cell_key`), ``verified``
+    points per test cell (keyed by :func:`course.cells.cell_key`), ``verified``
     the result of :func:`course.verify.submission.verify_submission`. ``up_to_date`` and
     ``kept`` describe one autograde run and are not recorded.
     """

@@ -49,7 +49,7 @@ from pathlib import Path
 import nbformat
 
 from ..checks import seed_scope
-from ..instructor.cells import cell_key, defined_functions
+from ..cells import cell_key, defined_functions
 from .sandbox import Sandbox, SandboxError, SandboxTimeout
 from .wire import short
 
@@ -442,7 +442,7 @@ def verify_submission(root, assignment, submitted, seed, timeout=60, limits=None
     folders that are not (e.g. the instructor's course directory when a cluster worker
     grades in a scratch copy), so an attempt to read them is flagged as tampering.
 
-    Scores are keyed by :func:`course.instructor.cells.cell_key`: the test cell's name, or
+    Scores are keyed by :func:`course.cells.cell_key`: the test cell's name, or
     ``notebook/cell`` when the assignment has several notebooks.
     """
     start = time.perf_counter()
