@@ -86,6 +86,27 @@ def test_every_glued_value_is_read_by_a_book_test():
     assert not unread, f"glued values no test reads: {unread}"
 
 
+@pytest.mark.needs_book
+def test_no_page_writes_to_stderr():
+    """A warning printed by a page is noise for the reader, and its kernel's temporary path
+    makes two clean builds differ: every executed page has no stderr output."""
+    import json
+
+    from book_values import build_dir
+
+    executed = build_dir() / "jupyter_execute" / "book"
+    pages = sorted(executed.rglob("*.ipynb"))
+    assert pages, f"no executed pages under {executed}: run `make book`"
+    noisy = {}
+    for path in pages:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            for out in cell.get("outputs", []):
+                if out.get("name") == "stderr":
+                    text = "".join(out["text"]).strip().splitlines()
+                    noisy[str(path.relative_to(executed))] = text[0] if text else ""
+    assert not noisy, f"pages that print to stderr: {noisy}"
+
+
 # -- the loader the book tests share (tests/book_values.py) -----------------------------------
 
 
