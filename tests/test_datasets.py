@@ -1,13 +1,14 @@
 """Tests of mplib.datasets: the shipped real data sets, their checksums, and agreement with the raw files.
 
-The raw files (``/work/shared/datasets``, see ``mplib/_datasets/PROVENANCE.md``) are not in
-the repository; the tests that compare with them are skipped where they are absent. Every
+The raw files (listed in ``mplib/_datasets/PROVENANCE.md``) are not in the repository: set
+``MP_RAW_DATASETS`` to their folder to compare with them; the tests that compare with them are skipped where they are absent. Every
 other test reads only the files shipped in the package.
 """
 
 import csv
 import hashlib
 import importlib.util
+import os
 import pickle
 import re
 from importlib import resources
@@ -23,10 +24,10 @@ from mplib import datasets
 from mplib.molecules import parse_smiles
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = Path("/work/shared/datasets")
+RAW = Path(os.environ.get("MP_RAW_DATASETS", "/nonexistent"))  # the raw files, where a maintainer has them
 SHIPPED = resources.files("mplib").joinpath("_datasets")
 needs_raw = pytest.mark.skipif(not (RAW / "PROVENANCE.md").exists(),
-                               reason=f"the raw published files ({RAW}) are not on this machine")
+                               reason="the raw published files are not here (set MP_RAW_DATASETS to their folder)")
 
 # name: nodes, undirected edges, features, classes, (train, val, test) of split 0
 COUNTS = {
