@@ -5,7 +5,14 @@ Every aggregator test uses :func:`assert_invariant` and every layer test uses
 everywhere.
 """
 
+from pathlib import Path
+
 import numpy as np
+
+# Every assignment, from nbgrader's source directory: a new folder `solutions/NN_topic` is picked up
+# by every course test without editing a list.
+ASSIGNMENTS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "solutions").iterdir()
+                     if p.is_dir() and p.name[:2].isdigit())
 
 
 def random_graph(rng, num_nodes=None, num_edges=None, num_features=3, undirected=False, isolated=True):

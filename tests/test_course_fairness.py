@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from helpers import ASSIGNMENTS
 from course_batch import export_rows, shared_batch
 
 from corpora.synthetic import answers
@@ -25,8 +26,7 @@ from course.checks import DEFAULT_SEED
 from course.verify.submission import explain, notebook_spec, review_reasons, run_plan, to_python, verify_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ["01_aggregators", "02_message_passing", "03_attention", "04_wl", "05_diagnostics",
-               "06_beyond_one_hop"]
+
 HABITS = ["magics", "added-cells", "slow-exploration"]
 TIMEOUT = 3  # seconds per cell in the fast tests; the two exploration cells sleep 0.6 of it each
 BATCH_TIMEOUT = 12  # in the nbgrader batch: the kernel's `%matplotlib inline` imports matplotlib, on a busy machine

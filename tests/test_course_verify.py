@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from helpers import ASSIGNMENTS
 from course_batch import export_rows, shared_batch
 
 import mplib
@@ -284,8 +285,7 @@ def test_verify_notebook_grades_with_its_seed_argument_not_the_environment(tmp_p
 # -- one graded batch: tampering and honest submissions -------------------------------------------
 
 TIMEOUT = 3  # seconds per cell; the sleeper sleeps 2 s in each of its 7 solution cells
-ASSIGNMENTS = ["01_aggregators", "02_message_passing", "03_attention", "04_wl", "05_diagnostics",
-               "06_beyond_one_hop"]
+
 HONEST_01 = ["release", "partial", "exception", "syntax-error", "hardcoded", "delegating", "mutating",
              "stripped-metadata", "deleted-solution"]
 
