@@ -1,7 +1,9 @@
 """Check a built Jupyter Book the way a reader meets it: served over HTTP, in headless Chromium.
 
-Shared by ``tests/test_site.py``: the real book is checked with these functions, and so are the
-deliberately broken pages of ``tests/site_fixtures/`` (to show that every check can fail).
+Shared by ``tests/test_site.py`` and ``tests/test_site_interactive.py``: the real book is checked
+with these functions, and so are the deliberately broken pages of ``tests/site_fixtures/`` (to show
+that every check can fail). The two test modules take their pytest fixtures ``browser`` and ``site``
+(the built book served on a free port) from here.
 
 The pieces:
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import yaml
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +48,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 HOST = "127.0.0.1"
+SITE = Path(__file__).resolve().parent.parent / "_build" / "html"  # where `make book` writes the site
 KINDS = ("http", "console", "pageerror", "math", "image", "alt", "link", "resource", "external", "solutions")
 
 # Console messages that are not problems. Every entry needs a written reason; keep it empty if you can.
@@ -392,3 +396,21 @@ def find_leaks(site_dir):
                 leaks.append((rel, f"contains {marker.decode()!r}"))
                 break
     return leaks
+
+
+# -- pytest fixtures shared by the site tests ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module."""
+    with launch() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The base URL of the built book (:data:`SITE`) served for one test module."""
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"{SITE} has no built book: run `make book` (or `make test`, which builds it from clean)")
+    with serve(SITE) as base_url:
+        yield base_url

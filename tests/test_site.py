@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 import site_check
+from site_check import SITE, browser, site  # noqa: F401  (pytest fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 FIXTURES = Path(__file__).resolve().parent / "site_fixtures"
 PAGES = site_check.toc_pages(ROOT)
@@ -34,20 +34,6 @@ SEARCH_WORD = "attention"
 SPHINX_PAGES = {"index.html", "genindex.html", "search.html", "py-modindex.html"}
 NOT_PAGES = ("_static/", "_sources/", "_downloads/", "_images/", "mathjax/", "reports/")
 DARK = os.environ.get("SITE_DARK_SCREENSHOTS", "") not in ("", "0")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with site_check.launch() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def site():
-    if not (SITE / "index.html").is_file():
-        pytest.fail(f"{SITE} has no built book: run `make book` (or `make test`, which builds it from clean)")
-    with site_check.serve(SITE) as base_url:
-        yield base_url
 
 
 @pytest.fixture(scope="module")

@@ -32,11 +32,11 @@ import pytest
 
 import mplib
 import site_check
+from site_check import SITE, browser, site  # noqa: F401  (pytest fixtures)
 from mplib.generators import barbell_graph, grid_graph, heterophilous_graph, wl_pairs
 from mplib.graph import Graph, add_self_loops, from_networkx, to_undirected
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots" / "interactive"
 LIBRARY = "plotly/plotly-basic.min.js"
 MAX_PAGE_BYTES = 3_000_000
@@ -183,20 +183,6 @@ PAGES = sorted({page for page, _, _ in FIGURES.values()})
 
 # ------------------------------------------------------------------------------------------------
 # Browser plumbing
-
-@pytest.fixture(scope="module")
-def browser():
-    with site_check.launch() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def site():
-    if not (SITE / "index.html").is_file():
-        pytest.fail(f"{SITE} has no built book: run `make book` first")
-    with site_check.serve(SITE) as base_url:
-        yield base_url
-
 
 class Visit:
     """One page in a fresh browser context: its errors, its requests, and its figures."""
