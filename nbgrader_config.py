@@ -69,7 +69,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 
 # -- zip_collect: files downloaded from the LMS, named <student>_<anything>_<notebook>.ipynb ----
 # e.g. downloaded/01_aggregators/archive/alice_late_2024-10-01_aggregators.ipynb (or inside a .zip).
-# nbgrader matches the whole path, hence the leading ".*/".
+# nbgrader matches the whole path, hence the leading ".*/". A student id is letters (accented
+# ones too: zoë, jürgen), digits, dots and hyphens; the underscore separates the parts.
 c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:[^/]*_)?(?P<file_id>[A-Za-z0-9\-]+\.ipynb)$"
+    r".*/(?P<student_id>(?:[^\W_]|[.\-])+)_(?:[^/]*_)?(?P<file_id>(?:[^\W_]|\-)+\.ipynb)$"
 )

@@ -22,7 +22,7 @@ from course_batch import shared_batch
 from lms_fixtures import (CANVAS_ASSIGNMENT, FULL, MOODLE_ASSIGNMENT, canvas_downloads, canvas_gradebook,
                           canvas_students, moodle_download, moodle_students, moodle_worksheet, notebook)
 
-from course.instructor import lms
+from course.instructor import collect, lms
 
 ROOT = Path(__file__).resolve().parent.parent
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -101,6 +101,39 @@ def test_read_generic_uses_named_regexp(tmp_path):
     entries = lms.read_archives([path], "generic", named_regexp=regexp)
     assert _assigned(entries) == {"alice_aggregators.ipynb": "alice",
                                   "bob_late_2024-10-01_aggregators.ipynb": "bob", "notes.txt": None}
+
+
+def test_course_regexp_takes_accented_ids_in_either_unicode_form(tmp_path):
+    """The course's own named_regexp (nbgrader_config.py) with a generic download made on macOS."""
+    path = tmp_path / "download.zip"
+    nfd = "zoe\u0308-u\u0308nal"  # what macOS writes for zoë-ünal
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("zoë-ünal_aggregators.ipynb", notebook(CANVAS_ASSIGNMENT, "release"))
+        zf.writestr(f"{nfd}_late_2024-10-02_aggregators.ipynb", notebook(CANVAS_ASSIGNMENT, "solution"))
+        zf.writestr("jürgen.o-brien_aggregators.ipynb", notebook(CANVAS_ASSIGNMENT, "solution"))
+        zf.writestr("__MACOSX/._jürgen.o-brien_aggregators.ipynb", b"\0\5\x16\7")
+    entries = lms.read_archives([path], "generic", named_regexp=collect._named_regexp(ROOT))
+    assert {e.path: e.student for e in entries if e.skip is None} == {
+        "zoë-ünal_aggregators.ipynb": "zoë-ünal", f"{nfd}_late_2024-10-02_aggregators.ipynb": "zoë-ünal",
+        "jürgen.o-brien_aggregators.ipynb": "jürgen.o-brien"}
+    assert [e.path for e in entries if e.skip] == ["__MACOSX/._jürgen.o-brien_aggregators.ipynb"]
+
+
+@pytest.mark.slow
+def test_generic_download_with_accented_ids_is_graded_and_exported(tmp_path):
+    root = new_course(tmp_path / "course")
+    download = tmp_path / "download.zip"
+    with zipfile.ZipFile(download, "w") as zf:
+        zf.writestr("zoë_aggregators.ipynb", notebook(CANVAS_ASSIGNMENT, "solution"))
+        zf.writestr("jürgen_aggregators.ipynb", notebook(CANVAS_ASSIGNMENT, "release"))
+    course_cli(root, "release", CANVAS_ASSIGNMENT)
+    out = course_cli(root, "zip-collect", CANVAS_ASSIGNMENT, download, "--lms", "generic").stdout
+    assert "collected 2 students" in out, out
+    course_cli(root, "autograde", CANVAS_ASSIGNMENT, "--workers", "1", "--timeout", "20")
+    course_cli(root, "export", CANVAS_ASSIGNMENT)
+    rows = _export(root, CANVAS_ASSIGNMENT)
+    assert (rows["zoë"]["status"], float(rows["zoë"]["score"])) == ("graded", FULL[CANVAS_ASSIGNMENT]), rows
+    assert (rows["jürgen"]["status"], float(rows["jürgen"]["score"])) == ("graded", 0.0), rows
 
 
 def test_read_refuses_an_unreadable_archive(tmp_path):

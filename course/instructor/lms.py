@@ -24,6 +24,7 @@ non-notebooks and names that fit no pattern come back with ``skip`` set to the r
 
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -132,7 +133,8 @@ class _Reader:
                         return "empty Moodle submission folder"
                     return (m["pid"], m["name"], "/".join(inner), False, ())
             return "path does not fit Moodle's <Full Name>_<participantid>_assignsubmission_file_/<file>"
-        m = self.regexp.match("/" + "/".join(parts))
+        # NFC: a zip made on macOS spells "zoë" as "zoe" + a combining diaeresis; one student either way
+        m = self.regexp.match(unicodedata.normalize("NFC", "/" + "/".join(parts)))
         if not m or not m.groupdict().get("student_id") or not m.groupdict().get("file_id"):
             return "file name does not match FileNameCollectorPlugin.named_regexp in nbgrader_config.py"
         stamp = m.groupdict().get("timestamp") or ""
