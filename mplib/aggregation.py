@@ -124,7 +124,7 @@ def aggregate_rows(values, rows, index, num_segments, reduce="sum"):
 
     This is :func:`scatter` without materialising the ``(E, F)`` message array:
     with ``rows = src`` and ``index = dst`` it aggregates the plain message
-    :math:`\psi = h_u` straight from the node states. Arguments are not checked.
+    :math:`\psi = h_j` straight from the node states. Arguments are not checked.
     ``values`` may be a Tensor (the result is then differentiable).
     """
     data = unwrap(values)

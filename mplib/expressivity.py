@@ -252,9 +252,9 @@ def readout(x, batch=None, reduce="sum", att=None):
     r"""Graph-level readout: one row per graph from the rows of its nodes.
 
     .. math::
-        h_G = \sum_{v} h_v,\quad \frac{1}{|G|}\sum_v h_v,\quad \max_v h_v,
-        \quad\text{or}\quad \sum_v \alpha_v h_v,\ \
-        \alpha = \operatorname{softmax}_{v \in G}(h_v^\top a)
+        h_G = \sum_{i} h_i,\quad \frac{1}{|G|}\sum_i h_i,\quad \max_i h_i,
+        \quad\text{or}\quad \sum_i \alpha_i h_i,\ \
+        \alpha = \operatorname{softmax}_{i \in G}(h_i^\top a)
 
     Sum can count; mean sees only proportions (it confuses a multiset with two
     copies of itself); max sees only which values occur. Attention weights the

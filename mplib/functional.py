@@ -157,7 +157,7 @@ def cross_entropy(logits, target, index=None):
 def global_pool(x, batch, num_graphs=None, reduce="sum"):
     r"""Graph-level readout: pool the node states of each graph of a batch into one row.
 
-    .. math:: h_G = \bigoplus_{v \in G} h_v, \qquad \bigoplus \in \{\textstyle\sum, \mathrm{mean}, \max\}
+    .. math:: h_G = \bigoplus_{i \in G} h_i, \qquad \bigoplus \in \{\textstyle\sum, \mathrm{mean}, \max\}
 
     Parameters
     ----------

@@ -255,7 +255,7 @@ def heterophilous_graph(num_per_class, p=1.0, rng=None):
     (``p = 1`` gives :math:`K_{n,n}`). Mixing a node with the mean of its
     neighbours,
 
-    .. math:: h_v' = (1 - \alpha)\, x_v + \alpha \operatorname{mean}_{u \in N(v)} x_u = (1 - 2\alpha)\, x_v,
+    .. math:: h_i' = (1 - \alpha)\, x_i + \alpha \operatorname{mean}_{j \in N(i)} x_j = (1 - 2\alpha)\, x_i,
 
     shrinks the signal, kills it at :math:`\alpha = 1/2` and flips it beyond.
 

@@ -175,11 +175,11 @@ def mix_with_neighbours(x, edge_index, alpha):
     r"""One step of averaging each node with the mean of its neighbours.
 
     .. math::
-        h_v' = (1 - \alpha)\, h_v + \alpha \frac{1}{|\mathcal N(v)|} \sum_{u \in \mathcal N(v)} h_u
+        h_i' = (1 - \alpha)\, h_i + \alpha \frac{1}{|\mathcal N(i)|} \sum_{j \in \mathcal N(i)} h_j
 
     On a bipartite graph whose features are :math:`+1` on one side and
-    :math:`-1` on the other, every neighbour mean is :math:`-h_v`, so
-    :math:`h_v' = (1 - 2\alpha) h_v`: averaging erases the signal at
+    :math:`-1` on the other, every neighbour mean is :math:`-h_i`, so
+    :math:`h_i' = (1 - 2\alpha) h_i`: averaging erases the signal at
     :math:`\alpha = 1/2` and flips it beyond.
 
     Parameters
@@ -193,7 +193,7 @@ def mix_with_neighbours(x, edge_index, alpha):
     Returns
     -------
     ndarray, shape (N, F)
-        A node without neighbours gets :math:`(1 - \alpha) h_v` (an empty mean is 0,
+        A node without neighbours gets :math:`(1 - \alpha) h_i` (an empty mean is 0,
         as in :func:`mplib.scatter`).
 
     Raises

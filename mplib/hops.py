@@ -6,7 +6,7 @@ further, both from the book:
 - give every hop distance its own message function :math:`\psi_d` and
   aggregate the nodes at distance exactly :math:`d` separately
   (:func:`khop_propagate`, Feng et al. 2022);
-- add a virtual edge ``u -> v`` for every pair at distance :math:`d`, labelled
+- add a virtual edge ``j -> i`` for every pair at distance :math:`d`, labelled
   by :math:`d` (:func:`shortest_path_edges`, :func:`spd_graph`), and run colour
   refinement on the labelled graph (:func:`spd_wl_colors`, the SPD-WL test of
   Zhang et al. 2023; distance encodings of Li et al. 2020).
@@ -33,7 +33,7 @@ UNREACHABLE = -1
 
 
 def shortest_path_edges(graph, max_distance=None, num_nodes=None):
-    r"""One virtual edge ``u -> v`` for every ordered pair at distance :math:`1 \le d(u, v) \le K`.
+    r"""One virtual edge ``j -> i`` for every ordered pair at distance :math:`1 \le d(j, i) \le K`.
 
     .. math::
         \mathcal{N}_d(v) = \{u : d(u, v) = d\}, \qquad
@@ -51,7 +51,7 @@ def shortest_path_edges(graph, max_distance=None, num_nodes=None):
     Returns
     -------
     edge_index : ndarray of int64, shape (2, P)
-        Pairs ``u -> v`` with a path from ``u`` to ``v`` of length at most
+        Pairs ``j -> i`` with a path from ``j`` to ``i`` of length at most
         :math:`K`, sorted by (source, target); ``u != v``, no duplicates.
     distance : ndarray of int64, shape (P,)
         :math:`d(u, v)`.
@@ -134,9 +134,9 @@ def khop_propagate(x, edge_index, messages, aggregate="sum", combine="sum", upda
     r"""K-hop message passing: one message function per hop distance.
 
     .. math::
-        m_v^{(d)} = \bigoplus_{u:\ d(u, v) = d} \psi_d(h_v, h_u), \qquad
-        h_v' = \phi\Big(h_v,\ \textstyle\sum_{d=1}^{K} m_v^{(d)}\Big)
-        \ \text{ or }\ \phi\big(h_v,\ [m_v^{(1)} \,\|\, \dots \,\|\, m_v^{(K)}]\big)
+        m_i^{(d)} = \bigoplus_{j:\ d(j, i) = d} \psi_d(h_i, h_j), \qquad
+        h_i' = \phi\Big(h_i,\ \textstyle\sum_{d=1}^{K} m_i^{(d)}\Big)
+        \ \text{ or }\ \phi\big(h_i,\ [m_i^{(1)} \,\|\, \dots \,\|\, m_i^{(K)}]\big)
 
     Each hop is one call of :func:`~mplib.message_passing.propagate` on the
     virtual edges at that distance.
@@ -152,7 +152,7 @@ def khop_propagate(x, edge_index, messages, aggregate="sum", combine="sum", upda
         :math:`\psi_d`: ``messages[d - 1]`` (list) or ``messages[d]`` (dict),
         called as ``psi(x_i, x_j, dist)`` like the ``message`` of
         ``propagate`` (``dist`` is the array of distances, all equal to ``d``).
-        None is the plain message :math:`h_u`. :math:`K` is the largest hop;
+        None is the plain message :math:`h_j`. :math:`K` is the largest hop;
         hops missing from a dict are skipped.
     aggregate : {"sum", "mean", "max", "min"} or callable, default "sum"
         :math:`\bigoplus`, within each hop. A node with nobody at distance
@@ -282,8 +282,8 @@ def spd_wl_colors(graph, max_distance=None, iterations=None, return_history=Fals
     r"""SPD-WL: colour refinement where a node sees every node within :math:`K` hops, with its distance.
 
     .. math::
-        c_v^{(t+1)} = \operatorname{rank}\Big(c_v^{(t)},\
-            \{\!\{ (d(u, v),\ c_u^{(t)}) : 1 \le d(u, v) \le K \}\!\}\Big)
+        c_i^{(t+1)} = \operatorname{rank}\Big(c_i^{(t)},\
+            \{\!\{ (d(j, i),\ c_j^{(t)}) : 1 \le d(j, i) \le K \}\!\}\Big)
 
     Parameters
     ----------

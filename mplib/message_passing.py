@@ -1,9 +1,9 @@
 r"""One round of message passing: craft (ψ), aggregate (⊕), update (φ).
 
 .. math::
-    h_v' = \phi\Big(h_v,\ \bigoplus_{u \in \mathcal{N}(v)} \psi(h_v, h_u, e_{uv})\Big)
+    h_i' = \phi\Big(h_i,\ \bigoplus_{j \in \mathcal{N}(i)} \psi(h_i, h_j, e_{ji})\Big)
 
-Here :math:`\mathcal{N}(v)` is the set of sources ``u`` of the edges ``u -> v``.
+Here :math:`\mathcal{N}(i)` is the set of senders ``j`` of the edges ``j -> i``.
 
 :func:`propagate` takes numpy arrays or :class:`~mplib.autograd.Tensor` objects
 (then ``message``, ``aggregate`` and ``update`` receive tensors, and the result
@@ -24,7 +24,7 @@ def adjacency_matrix(edge_index, num_nodes, weight=None, dtype=np.float64):
     r"""The sparse ``(N, N)`` matrix :math:`A` with :math:`A_{ij} = 1` for each edge ``j -> i``.
 
     Row ``i`` collects the messages node ``i`` receives, so ``A @ x`` is the
-    sum aggregation of the plain message :math:`\psi = h_u`. Parallel edges add up.
+    sum aggregation of the plain message :math:`\psi = h_j`. Parallel edges add up.
 
     Parameters
     ----------
@@ -61,19 +61,19 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
     r"""Run one round of message passing.
 
     .. math::
-        h_v' = \phi\Big(h_v,\ \bigoplus_{u \in \mathcal{N}(v)} \psi(h_v, h_u, e_{uv})\Big)
+        h_i' = \phi\Big(h_i,\ \bigoplus_{j \in \mathcal{N}(i)} \psi(h_i, h_j, e_{ji})\Big)
 
     Parameters
     ----------
     x : array_like or Tensor, shape (N, F)
         Node states :math:`h`; row ``k`` is node ``k``.
     edge_index : array_like of int, shape (2, E)
-        Edges ``u -> v`` (row 0 senders, row 1 receivers).
+        Edges ``j -> i`` (row 0 senders, row 1 receivers).
     message : callable, optional
         :math:`\psi`, called once for all edges as ``message(x_i, x_j, edge_attr)``
-        with ``x_i = x[dst]`` (receivers :math:`h_v`), ``x_j = x[src]``
-        (senders :math:`h_u`), both of shape ``(E, F)``; it returns an array with
-        ``E`` rows. Default: the sender's state, :math:`\psi = h_u`.
+        with ``x_i = x[dst]`` (receivers :math:`h_i`), ``x_j = x[src]``
+        (senders :math:`h_j`), both of shape ``(E, F)``; it returns an array with
+        ``E`` rows. Default: the sender's state, :math:`\psi = h_j`.
     aggregate : {"sum", "mean", "max", "min"} or callable, default "sum"
         :math:`\bigoplus`. A callable is called as ``aggregate(messages, index, num_nodes)``
         and must return one row per node; it should be permutation-invariant.
@@ -81,7 +81,7 @@ def propagate(x, edge_index, message=None, aggregate="sum", update=None, edge_at
         :math:`\phi`, called as ``update(x, aggregated)``. Default: return the
         aggregated messages.
     edge_attr : array_like, shape (E, ...), optional
-        :math:`e_{uv}`, handed to ``message``.
+        :math:`e_{ji}`, handed to ``message``.
 
     Returns
     -------

@@ -5,8 +5,8 @@ implicit) and one undirected edge per bond. The node features are a one-hot
 code of the element, the edge features a one-hot code of the bond type:
 
 .. math::
-    x_v = \mathbf{1}[\mathrm{element}(v)] \in \{0, 1\}^{|\mathcal A|}, \qquad
-    e_{uv} = \mathbf{1}[\mathrm{bond}(u, v)] \in \{0, 1\}^{|\mathcal B|}
+    x_i = \mathbf{1}[\mathrm{element}(i)] \in \{0, 1\}^{|\mathcal A|}, \qquad
+    e_{ji} = \mathbf{1}[\mathrm{bond}(j, i)] \in \{0, 1\}^{|\mathcal B|}
 
 The reader covers the part of SMILES (Weininger 1988) that the book needs:
 the organic-subset atoms ``B C N O P S F Cl Br I`` and their aromatic forms

@@ -5,8 +5,8 @@ each round, takes as new colour the pair (own colour, multiset of the colours
 of its in-neighbours):
 
 .. math::
-    c_v^{(t+1)} = \operatorname{rank}\Big(c_v^{(t)},\
-        \{\!\{ c_u^{(t)} : u \to v \}\!\}\Big)
+    c_i^{(t+1)} = \operatorname{rank}\Big(c_i^{(t)},\
+        \{\!\{ c_j^{(t)} : j \to i \}\!\}\Big)
 
 Message passing with a sum aggregation is this rule with the exact relabelling
 replaced by a learned function, which is why a message-passing network cannot
@@ -161,8 +161,8 @@ def wl_history(graph, iterations=None, use_edge_attr=False):
     r"""The 1-WL colouring of every node after each round, starting with round 0.
 
     .. math::
-        c_v^{(t+1)} = \operatorname{rank}\Big(c_v^{(t)},\
-            \{\!\{ (e_{uv},\ c_u^{(t)}) : u \to v \}\!\}\Big)
+        c_i^{(t+1)} = \operatorname{rank}\Big(c_i^{(t)},\
+            \{\!\{ (e_{ji},\ c_j^{(t)}) : j \to i \}\!\}\Big)
 
     Parameters
     ----------
@@ -235,8 +235,8 @@ def wl_colors(graph, iterations=None, use_edge_attr=False):
     r"""The 1-WL colour of every node after ``iterations`` rounds (default: until stable).
 
     .. math::
-        c_v^{(t+1)} = \operatorname{rank}\Big(c_v^{(t)},\
-            \{\!\{ c_u^{(t)} : u \to v \}\!\}\Big)
+        c_i^{(t+1)} = \operatorname{rank}\Big(c_i^{(t)},\
+            \{\!\{ c_j^{(t)} : j \to i \}\!\}\Big)
 
     Parameters
     ----------
@@ -320,7 +320,7 @@ def wl_test(g1, g2, iterations=None, use_edge_attr=False):
 
     .. math::
         G_1 \not\simeq_{\mathrm{WL}} G_2 \iff \exists t:\
-        \{\!\{ c_v^{(t)} : v \in V_1 \}\!\} \neq \{\!\{ c_v^{(t)} : v \in V_2 \}\!\}
+        \{\!\{ c_i^{(t)} : i \in V_1 \}\!\} \neq \{\!\{ c_i^{(t)} : i \in V_2 \}\!\}
 
     Both graphs are refined as one disjoint union, so that colours mean the
     same thing in both.

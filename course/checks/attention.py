@@ -14,7 +14,7 @@ from .graphs import graph_suite
 
 
 def ref_gat_scores(x, edge_index, weight, a, negative_slope=0.2):
-    """e_uv = LeakyReLU(a · [W h_u ‖ W h_v]) for every edge u -> v (no self-loops added)."""
+    """e_ij = LeakyReLU(a · [W h_j ‖ W h_i]) for every edge j -> i (no self-loops added)."""
     h = x @ weight
     src, dst = edge_index
     f = h.shape[1]

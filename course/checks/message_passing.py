@@ -15,24 +15,24 @@ from .graphs import graph_suite
 # -- ψ and φ handed to message_passing -------------------------------------------------------
 
 
-def psi_sender(h_v, h_u):
-    """ψ = h_u: the sender's state."""
-    return h_u.copy()
+def psi_sender(h_i, h_j):
+    """ψ = h_j: the sender's state."""
+    return h_j.copy()
 
 
-def psi_difference(h_v, h_u):
-    """ψ = h_u − h_v."""
-    return h_u - h_v
+def psi_difference(h_i, h_j):
+    """ψ = h_j − h_i."""
+    return h_j - h_i
 
 
-def psi_gated(h_v, h_u):
-    """ψ = tanh(h_v) ⊙ h_u: the receiver gates what it hears."""
-    return np.tanh(h_v) * h_u
+def psi_gated(h_i, h_j):
+    """ψ = tanh(h_i) ⊙ h_j: the receiver gates what it hears."""
+    return np.tanh(h_i) * h_j
 
 
-def psi_concat(h_v, h_u):
-    """ψ = [h_v ‖ h_u]: twice as wide as the states."""
-    return np.concatenate([h_v, h_u], axis=1)
+def psi_concat(h_i, h_j):
+    """ψ = [h_i ‖ h_j]: twice as wide as the states."""
+    return np.concatenate([h_i, h_j], axis=1)
 
 
 def phi_message(h, m):
@@ -146,7 +146,7 @@ def ref_is_permutation_equivariant(layer, x, edge_index, seed, trials=10):
 def cases_message_passing(rng):
     """Every aggregate meets every graph kind; ψ and φ rotate.
 
-    With ``max``, every other graph has negative states sent as they are (ψ = h_u, φ = m), so a
+    With ``max``, every other graph has negative states sent as they are (ψ = h_j, φ = m), so a
     maximum that starts from 0, or a node without messages left at -inf, shows in the result.
     """
     cases = []
