@@ -287,8 +287,13 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
     epochs : int, default 200
     patience : int, optional
         Stop after this many epochs without improvement of ``monitor`` (needs ``val_idx``).
-    monitor : {"val_loss", "val_acc"}, default "val_loss"
+    monitor : {"val_loss", "val_acc", "val_loss_and_acc"}, default "val_loss"
         Lower loss or higher accuracy counts as improvement (strictly).
+        ``"val_loss_and_acc"`` is the rule of Veličković et al.'s GAT code: an
+        epoch whose validation loss is at most the lowest so far *or* whose
+        accuracy is at least the highest so far restarts the patience count,
+        and the parameters returned are those of the last epoch at which *both*
+        were at their best so far (ties count).
     rng : numpy.random.Generator, int or None
         Handed to ``model`` for dropout; a seed makes the run reproducible bit for bit.
     verbose : bool or int, default True
@@ -312,8 +317,8 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
     See the module docstring.
     """
     epochs = check_int(epochs, "epochs", minimum=1)
-    if monitor not in ("val_loss", "val_acc"):
-        raise ValueError(f"`monitor` must be 'val_loss' or 'val_acc', got {monitor!r}")
+    if monitor not in ("val_loss", "val_acc", "val_loss_and_acc"):
+        raise ValueError(f"`monitor` must be 'val_loss', 'val_acc' or 'val_loss_and_acc', got {monitor!r}")
     if patience is not None:
         patience = check_int(patience, "patience", minimum=1)
         if val_idx is None:
@@ -325,6 +330,7 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
     every = 0 if verbose is False else max(epochs // 10, 1) if verbose is True else check_int(verbose, "verbose")
     sign = 1.0 if monitor == "val_loss" else -1.0  # minimise sign * metric
     history, best, best_params = History(), np.inf, params
+    lowest_loss, highest_acc, last_improved = np.inf, -np.inf, -1  # for "val_loss_and_acc"
 
     def loss_fn(p):
         logits = as_tensor(model(p, data, training=True, rng=rng))
@@ -343,12 +349,22 @@ def fit(model, params, data, y, train_idx, val_idx=None, *, optimizer=None, epoc
             history.val_loss.append(cross_entropy(logits, y, val_idx))
             history.val_acc.append(accuracy(logits[val_idx], y[val_idx]))
             line += f"  val_loss {history.val_loss[-1]:.4f}  val_acc {history.val_acc[-1]:.3f}"
-            score = sign * getattr(history, monitor)[-1]
-            if score < best:
-                best, best_params, history.best_epoch = score, params, epoch
+            if monitor == "val_loss_and_acc":
+                loss_ok, acc_ok = history.val_loss[-1] <= lowest_loss, history.val_acc[-1] >= highest_acc
+                if loss_ok and acc_ok:
+                    best_params, history.best_epoch = params, epoch
+                if loss_ok or acc_ok:
+                    last_improved = epoch
+                lowest_loss = min(lowest_loss, history.val_loss[-1])
+                highest_acc = max(highest_acc, history.val_acc[-1])
+            else:
+                score = sign * getattr(history, monitor)[-1]
+                if score < best:
+                    best, best_params, history.best_epoch = score, params, epoch
+                last_improved = history.best_epoch
         if every and ((epoch + 1) % every == 0 or epoch == 0):
             print(line)
-        if patience is not None and epoch - history.best_epoch >= patience:
+        if patience is not None and epoch - last_improved >= patience:
             history.stopped_early = True
             break
     if val_idx is None:

@@ -101,6 +101,30 @@ def test_fit_early_stopping_stops_and_restores_the_best_parameters(monitor):
     assert not np.array_equal(best["W1"], last["W1"])
 
 
+def test_fit_early_stopping_on_val_loss_and_acc_follows_the_gat_rule():
+    """Veličković et al.'s rule, replayed independently on the recorded curves."""
+    params = init_params({"W1": (8, 32), "b1": (32,), "W2": (32, 2), "b2": (2,)}, rng=0)
+    tr, va, _ = split_per_class(CSBM.y, 10, num_val=50, rng=0)
+    run = dict(optimizer=Adam(0.01), rng=0, verbose=False, monitor="val_loss_and_acc")
+    best, h = fit(csbm_gcn, params, CSBM, CSBM.y, tr, va, epochs=500, patience=20, **run)
+    lowest, highest, saved, last_improved = np.inf, -np.inf, None, None
+    for epoch, (loss, acc) in enumerate(zip(h.val_loss, h.val_acc)):
+        if loss <= lowest and acc >= highest:
+            saved = epoch
+        if loss <= lowest or acc >= highest:
+            last_improved = epoch
+        lowest, highest = min(lowest, loss), max(highest, acc)
+    assert h.best_epoch == saved
+    assert h.stopped_early and h.epochs == last_improved + 1 + 20 < 500
+    # on this run the rule matters: the saved epoch is not the lowest loss, and a later
+    # improvement of one criterion alone kept training going past the saved epoch's patience
+    assert h.best_epoch != h.val_loss.index(min(h.val_loss))
+    assert h.epochs - 1 - h.best_epoch > 20
+    again, _ = fit(csbm_gcn, params, CSBM, CSBM.y, tr, va, epochs=h.best_epoch + 1, **run)
+    for k in params:
+        np.testing.assert_array_equal(best[k], again[k])
+
+
 def test_fit_progress_display(capsys):
     tr = [0, 1, 32, 33]
     fit(karate_gcn, init_params({"W1": (34, 4), "b1": (4,), "W2": (4, 2), "b2": (2,)}, rng=0), KARATE,
@@ -122,7 +146,7 @@ def test_fit_errors():
     p = init_params({"W1": (34, 4), "b1": (4,), "W2": (4, 2), "b2": (2,)}, rng=0)
     with pytest.raises(ValueError, match="`patience` needs a validation set: pass `val_idx`"):
         fit(karate_gcn, p, KARATE, KARATE_Y, [0, 33], patience=5)
-    with pytest.raises(ValueError, match="`monitor` must be 'val_loss' or 'val_acc', got 'acc'"):
+    with pytest.raises(ValueError, match="`monitor` must be 'val_loss', 'val_acc' or 'val_loss_and_acc', got 'acc'"):
         fit(karate_gcn, p, KARATE, KARATE_Y, [0, 33], monitor="acc")
     with pytest.raises(ValueError, match=r"`model` must return one row per label \(3\), got shape \(34, 2\)"):
         fit(karate_gcn, p, KARATE, KARATE_Y[:3], [0, 1], verbose=False)
