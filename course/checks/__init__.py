@@ -20,4 +20,5 @@ from . import attention  # noqa: F401,E402  03_attention
 from . import wl_refinement  # noqa: F401,E402  04_wl
 from . import diagnosis  # noqa: F401,E402  05_diagnostics
 from . import beyond_one_hop  # noqa: F401,E402  06_beyond_one_hop
+from . import backprop  # noqa: F401,E402  07_backprop
 from . import expressivity  # noqa: F401,E402  08_expressivity
