@@ -13,7 +13,7 @@ PIP_VERSION := 26.3
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv student wheel book book-clean book-twice test test-fast bench reproduce lock clean
+.PHONY: help venv student wheel book book-clean book-twice test test-fast bench bench-pyg reproduce lock clean
 
 help:
 	@echo "make book        build the website into _build/html (incremental, cached execution)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-fast   run the tests that do not need the built book"
 	@echo "make bench       run the benchmarks and print ratio tables"
 	@echo "make reproduce   the papers' numbers on Cora, CiteSeer, WebKB, FreeSolv (QUICK=1: few seeds)"
+	@echo "make bench-pyg   GCN and GAT on Cora, mplib against PyTorch Geometric (own venv .venv-pyg)"
 	@echo "make lock        re-pin constraints.txt from the current .venv"
 	@echo "make student     Python only (no npm, no browser): mplib, the self-check and JupyterLab in .venv"
 	@echo "make wheel       the student wheel dist/$(WHEEL_FILE) (pip install it; not pip install mplib)"
@@ -91,6 +92,23 @@ bench: venv
 # writes _build/reproduce.json (about 30 minutes on 2 cores; QUICK=1 for a smoke run of a few minutes).
 reproduce: venv
 	$(BIN)/python benchmarks/reproduce.py $(if $(QUICK),--quick)
+
+# mplib against PyTorch Geometric, side by side (benchmarks/bench_pyg.py; about a minute of CPU). PyG is not a
+# dependency: it goes into a venv of its own, .venv-pyg, with mplib's pinned dependencies and the torch and
+# torch_geometric pins of benchmarks/pyg-constraints.txt (mplib is read from this work tree). Writes _build/bench_pyg.json.
+PYG_VENV  := .venv-pyg
+PYG_STAMP := $(PYG_VENV)/.installed
+
+$(PYG_STAMP): constraints.txt benchmarks/pyg-constraints.txt
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(PYG_VENV)
+	$(PYG_VENV)/bin/python -m pip install --quiet --upgrade "pip==$(PIP_VERSION)"
+	$(PYG_VENV)/bin/python -m pip install --quiet -c constraints.txt -c benchmarks/pyg-constraints.txt \
+		numpy scipy networkx matplotlib torch torch-geometric
+	touch $@
+
+bench-pyg: $(PYG_STAMP)
+	$(PYG_VENV)/bin/python benchmarks/bench_pyg.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions of every package the project installs (pip freeze of a working .venv).\n# Regenerate with `make lock` after changing requirements.txt.' > constraints.txt
