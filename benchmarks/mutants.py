@@ -387,6 +387,12 @@ EQUIVALENT = {
         "numpy's default integer is int64 here, the dtype the checks ask for",
     '06.spd_wl_distinguishes: `np.concatenate([edge_index1, edge_index2 + num_nodes1], axis=1)` -> `np.concatenate([edge_index1, edge_index2 + num_nodes1], axis=-1)`':
         'axis -1 is axis 1 of these 2-d arrays',
+    '07.gcn_backward: `a_tilde.sum(axis=1)` -> `a_tilde.sum(axis=-1)`':
+        'axis -1 is axis 1 of this 2-d array',
+    '07.softmax_cross_entropy: `z.max(axis=1, keepdims=True)` -> `z.max(axis=-1, keepdims=True)`':
+        'axis -1 is axis 1 of these 2-d logits',
+    '07.softmax_cross_entropy: `np.exp(shifted).sum(axis=1, keepdims=True)` -> `np.exp(shifted).sum(axis=-1, keepdims=True)`':
+        'axis -1 is axis 1 of these 2-d logits',
 }
 
 # -- grading one mutant -----------------------------------------------------------------------------

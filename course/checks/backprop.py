@@ -298,6 +298,10 @@ def cases_train_step(rng):
                   rng.standard_normal((hidden, c)), 0.5 * rng.standard_normal(c))
         cases.append(Case(f"{label}, F={f}, hidden={hidden}, C={c}, lr={lr}",
                           params + (rng.standard_normal((n, f)), ei, rng.integers(0, c, n), _mask(rng, n), lr)))
+    label, n, ei = graph_suite(rng)[0]
+    cases.append(Case(f"{label}, W1 = 0 and b1 = 0 (every pre-activation is exactly 0: ReLU's slope there is 0)",
+                      (np.zeros((2, 3)), np.zeros(3), rng.standard_normal((3, 2)), rng.standard_normal(2),
+                       rng.standard_normal((n, 2)), ei, rng.integers(0, 2, n), _mask(rng, n), 0.5)))
     return cases
 
 
