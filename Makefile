@@ -93,7 +93,7 @@ bench: venv
 reproduce: venv
 	$(BIN)/python benchmarks/reproduce.py $(if $(QUICK),--quick)
 
-# mplib against PyTorch Geometric, side by side (benchmarks/bench_pyg.py; about a minute of CPU). PyG is not a
+# mplib against PyTorch Geometric, side by side (benchmarks/bench_pyg.py; under two minutes of CPU). PyG is not a
 # dependency: it goes into a venv of its own, .venv-pyg, with mplib's pinned dependencies and the torch and
 # torch_geometric pins of benchmarks/pyg-constraints.txt (mplib is read from this work tree). Writes _build/bench_pyg.json.
 PYG_VENV  := .venv-pyg

@@ -38,7 +38,7 @@ run (``tracemalloc``; numpy reports its allocations to it). Time is ``time.proce
 (CPU seconds, robust on a loaded machine), the median of ``--runs`` runs (seeds 0, 1, ...).
 
 Prints one table with the ratio mplib / PyG against the target (at most 1.5) and writes
-``_build/bench_pyg.json``; exits with 1 when a target is missed. About a minute of CPU.
+``_build/bench_pyg.json``; exits with 1 when a target is missed. Under two minutes of CPU.
 
 Run: ``make bench-pyg``, or ``.venv-pyg/bin/python benchmarks/bench_pyg.py [--runs 3] [--epochs 200]``.
 """
