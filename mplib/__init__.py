@@ -69,7 +69,7 @@ from .molecules import ATOM_TYPES, BOND_TYPES, molecule_graph, parse_smiles, ran
 from .aggregation import scatter, segment_softmax
 from .vision import digit_image, image_to_graph, knn_graph, outline_points
 from .remedies import (add_virtual_node, appnp_propagate, fully_adjacent_edges, jumping_knowledge, pairnorm,
-                       resistance_rewiring, total_resistance)
+                       propagation_sweep, resistance_rewiring, total_resistance)
 from .expressivity import (cluster_pool, count_cycles, peripheral_features, readout, refinement_invariants,
                            shortest_path_matrix)
 from .transformer import attention_conv, laplacian_pe, random_walk_pe
@@ -148,6 +148,7 @@ __all__ = [
     "write_smiles",
     "random_molecule",
     "pairnorm",
+    "propagation_sweep",
     "appnp_propagate",
     "jumping_knowledge",
     "add_virtual_node",

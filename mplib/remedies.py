@@ -22,7 +22,7 @@ from .autograd import Tensor, concat, exp, log, sparse_matmul, unwrap
 from .graph import Graph
 from .layers import gcn_norm
 
-__all__ = ["pairnorm", "appnp_propagate", "jumping_knowledge", "add_virtual_node", "fully_adjacent_edges",
+__all__ = ["pairnorm", "appnp_propagate", "jumping_knowledge", "propagation_sweep", "add_virtual_node", "fully_adjacent_edges",
            "total_resistance", "resistance_rewiring"]
 
 
@@ -141,6 +141,83 @@ def appnp_propagate(x, edge_index, alpha=0.1, num_steps=10, adj=None):
     for _ in range(num_steps):
         h = (1.0 - alpha) * _spmm(adj, h) + alpha * x
     return h
+
+
+PROPAGATION_SCHEMES = ("plain", "residual", "initial", "pairnorm", "jk")
+
+
+def propagation_sweep(x, edge_index, depths, scheme="plain", alpha=0.1, adj=None):
+    r"""Features after each of several depths of weightless propagation, one pass for all.
+
+    Decoupled models (SGC, APPNP) propagate first and learn a readout after; the
+    propagation has no weights, so a whole depth sweep costs one power iteration.
+    With :math:`\hat S = \tilde D^{-1/2}\tilde A\tilde D^{-1/2}` and :math:`h^{(0)} = x`:
+
+    .. math::
+        \texttt{plain}: h^{(k+1)} = \hat S h^{(k)}, \quad
+        \texttt{residual}: h^{(k+1)} = \tfrac12\big(h^{(k)} + \hat S h^{(k)}\big), \quad
+        \texttt{initial}: h^{(k+1)} = (1-\alpha)\hat S h^{(k)} + \alpha x,
+
+    ``"pairnorm"`` applies :func:`pairnorm` after every plain step, and ``"jk"``
+    returns the plain states of every step so far side by side,
+    :math:`[h^{(0)} \Vert h^{(1)} \Vert \cdots \Vert h^{(K)}]` (jumping knowledge).
+    The residual step is halved so that the scale stays fixed: it is the lazy walk
+    :math:`\tfrac12(I + \hat S)`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, F)
+    edge_index : array_like of int, shape (2, E)
+    depths : sequence of int
+        The numbers of steps :math:`K` to report, increasing, each at least 0.
+    scheme : {"plain", "residual", "initial", "pairnorm", "jk"}, default "plain"
+    alpha : float in [0, 1], default 0.1
+        The restart weight of ``"initial"`` (see :func:`appnp_propagate`).
+    adj : scipy sparse matrix, optional
+        :math:`\hat S` precomputed with :func:`mplib.gcn_norm`.
+
+    Returns
+    -------
+    list of ndarray
+        One array per depth, shape (N, F), or (N, (K + 1) F) for ``"jk"``.
+
+    Raises
+    ------
+    ValueError
+        If ``depths`` is empty, not increasing or negative, ``scheme`` is unknown or
+        ``alpha`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> ei = np.array([[0, 1], [1, 0]])
+    >>> [h.ravel().round(3) for h in propagation_sweep([[1.0], [0.0]], ei, [0, 1, 3])]
+    [array([1., 0.]), array([0.5, 0.5]), array([0.5, 0.5])]
+    >>> propagation_sweep([[1.0], [0.0]], ei, [2], scheme="jk")[0].shape
+    (2, 3)
+    """
+    x = np.asarray(_features(x), dtype=np.float64)
+    if scheme not in PROPAGATION_SCHEMES:
+        raise ValueError(f"`scheme` must be one of {PROPAGATION_SCHEMES}, got {scheme!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"`alpha` must lie in [0, 1], got {alpha!r}")
+    depths = [check_int(k, "depths", minimum=0) for k in np.atleast_1d(depths).tolist()]
+    if not depths or any(b <= a for a, b in zip(depths, depths[1:])):
+        raise ValueError(f"`depths` must be a non-empty increasing sequence of steps, got {depths}")
+    if adj is None:
+        adj = gcn_norm(np.asarray(edge_index), x.shape[0])
+    step = {"plain": lambda h: adj @ h, "jk": lambda h: adj @ h,
+            "residual": lambda h: 0.5 * (h + adj @ h),
+            "initial": lambda h: (1.0 - alpha) * (adj @ h) + alpha * x,
+            "pairnorm": lambda h: pairnorm(adj @ h)}[scheme]
+    h, hops, out = x, [x], []
+    for k in range(depths[-1] + 1):
+        if k > 0:
+            h = step(h)
+            if scheme == "jk":
+                hops.append(h)
+        if k in depths:
+            out.append(np.concatenate(hops, axis=1) if scheme == "jk" else h)
+    return out
 
 
 def _spmm(adj, h):

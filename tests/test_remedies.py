@@ -10,7 +10,7 @@ from mplib.autograd import numerical_grad, value_and_grad
 from mplib.generators import barbell_graph, complete_graph, cycle_graph, path_graph, random_graph
 from mplib.graph import Graph, from_networkx, to_networkx
 from mplib.remedies import (add_virtual_node, appnp_propagate, fully_adjacent_edges, jumping_knowledge,
-                            pairnorm, resistance_rewiring, total_resistance)
+                            pairnorm, propagation_sweep, resistance_rewiring, total_resistance)
 
 
 def gcn_matrix(G):
@@ -102,6 +102,76 @@ def test_appnp_gradient_and_errors():
 
 
 # -- jumping knowledge ---------------------------------------------------------------------
+
+
+# -- propagation_sweep ---------------------------------------------------------------------
+
+
+def _sweep_graph():
+    G = nx.gnm_random_graph(12, 20, seed=4)
+    G.add_edge(0, 11)
+    return G, from_networkx(G), np.random.default_rng(5).normal(size=(12, 3))
+
+
+@pytest.mark.parametrize("depths", [[0], [1, 2, 5], [0, 3, 4, 9]])
+def test_propagation_sweep_matches_matrix_powers(depths):
+    G, g, x = _sweep_graph()
+    s = gcn_matrix(G)
+    power = np.linalg.matrix_power
+    lazy = 0.5 * (np.eye(len(G)) + s)
+    for k, h in zip(depths, propagation_sweep(x, g.edge_index, depths)):
+        assert np.allclose(h, power(s, k) @ x)
+    for k, h in zip(depths, propagation_sweep(x, g.edge_index, depths, "residual")):
+        assert np.allclose(h, power(lazy, k) @ x)
+    for k, h in zip(depths, propagation_sweep(x, g.edge_index, depths, "jk")):
+        assert np.allclose(h, np.hstack([power(s, j) @ x for j in range(k + 1)]))
+    for k, h in zip(depths, propagation_sweep(x, g.edge_index, depths, "initial", alpha=0.3)):
+        assert np.allclose(h, appnp_propagate(x, g.edge_index, 0.3, num_steps=k))
+
+
+def test_propagation_sweep_pairnorm_centres_and_rescales_every_step():
+    G, g, x = _sweep_graph()
+    s = gcn_matrix(G)
+    h = x
+    out = propagation_sweep(x, g.edge_index, [1, 2, 3], "pairnorm")
+    for k in range(3):
+        z = s @ h
+        z = z - z.mean(axis=0)
+        h = z / np.sqrt(1e-5 + np.mean(np.sum(z**2, axis=1)))       # by hand, no mplib
+        assert np.allclose(out[k], h)
+
+
+def test_propagation_sweep_plain_energy_never_rises_and_initial_keeps_some():
+    # tr(h^T (I - S) h) = sum (1 - lam) lam^(2k) c^2 can only fall with k; the initial
+    # residual converges to alpha (I - (1 - alpha) S)^-1 x, whose energy is not zero
+    G, g, x = _sweep_graph()
+    s = gcn_matrix(G)
+    depths = list(range(0, 40, 3))
+    energy = [np.trace(h.T @ (np.eye(len(G)) - s) @ h) for h in propagation_sweep(x, g.edge_index, depths)]
+    assert all(b <= a + 1e-12 for a, b in zip(energy, energy[1:])) and energy[-1] < 1e-3 * energy[0]
+    fixed = 0.2 * np.linalg.solve(np.eye(len(G)) - 0.8 * s, x)
+    last = propagation_sweep(x, g.edge_index, [200], "initial", alpha=0.2)[0]
+    assert np.allclose(last, fixed) and np.trace(fixed.T @ (np.eye(len(G)) - s) @ fixed) > 0.01
+
+
+def test_propagation_sweep_takes_a_precomputed_adjacency_and_rejects_bad_input():
+    from mplib.nn import gcn_norm
+    G, g, x = _sweep_graph()
+    adj = gcn_norm(g.edge_index, g.num_nodes)
+    assert np.array_equal(propagation_sweep(x, g.edge_index, [4], adj=adj)[0],
+                          propagation_sweep(x, g.edge_index, [4])[0])
+    with pytest.raises(ValueError, match="`scheme` must be one of"):
+        propagation_sweep(x, g.edge_index, [1], scheme="gcnii")
+    with pytest.raises(ValueError, match="`depths` must be a non-empty increasing"):
+        propagation_sweep(x, g.edge_index, [4, 2])
+    with pytest.raises(ValueError, match="`depths` must be a non-empty increasing"):
+        propagation_sweep(x, g.edge_index, [])
+    with pytest.raises(ValueError, match="`depths`"):
+        propagation_sweep(x, g.edge_index, [-1, 2])
+    with pytest.raises(ValueError, match="`alpha` must lie in"):
+        propagation_sweep(x, g.edge_index, [1], "initial", alpha=-0.1)
+    with pytest.raises(ValueError, match="`x` must have shape"):
+        propagation_sweep(np.ones(12), g.edge_index, [1])
 
 
 def test_jumping_knowledge_cat_and_mean():
