@@ -7,11 +7,14 @@ one short training run learns.
 """
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mplib
 from mplib import datasets, train
@@ -96,10 +99,10 @@ def test_webkb_models_equal_the_plain_layers(texas, arch):
          "W2": rng.normal(size=(hidden, 5)), "N2": rng.normal(size=(hidden, 5)), "b2": rng.normal(size=5)}
     ours = _value(reproduce.webkb_model(arch, x, data.edge_index, data.num_nodes)(p, data, False, None))
     dense, ei = x.toarray(), data.edge_index
-    if arch == "mlp":
-        expected = np.maximum(dense @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+    if arch == "mlp":  # H2GCN's MLP and Kipf's GCN have no biases (b1, b2 are ignored)
+        expected = np.maximum(dense @ p["W1"], 0) @ p["W2"]
     elif arch == "gcn":
-        expected = mplib.gcn_conv(np.maximum(mplib.gcn_conv(dense, ei, p["W1"], p["b1"]), 0), ei, p["W2"], p["b2"])
+        expected = mplib.gcn_conv(np.maximum(mplib.gcn_conv(dense, ei, p["W1"]), 0), ei, p["W2"])
     else:
         h = np.maximum(mplib.sage_conv(dense, ei, p["N1"], p["W1"], p["b1"]), 0)
         expected = mplib.sage_conv(h, ei, p["N2"], p["W2"], p["b2"])
@@ -125,3 +128,91 @@ def test_freesolv_model_runs():
     rmse, seconds = reproduce.run_freesolv(0, epochs=2)
     y = datasets.load("freesolv").y
     assert np.isfinite(rmse) and 0 < rmse < y.std() and seconds > 0
+
+
+# ---------------------------------------------------------------------- H2GCN's training protocols
+
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=30), st.integers(1, 6))
+@settings(max_examples=60, deadline=None)
+def test_stop_kipf_is_kipf_and_wellings_rule(losses, window):
+    """Their code, at 0-based epoch e: ``e > window and cost[e] > mean(cost[e - window:e])``."""
+    e = len(losses) - 1
+    expected = e > window and losses[e] > sum(losses[e - window:e]) / window
+    assert reproduce.stop_kipf(losses, window) == expected
+
+
+def _webkb_run(texas, arch, epochs, window, shapes):
+    data, x = texas
+    model = reproduce.webkb_model(arch, x, data.edge_index, data.num_nodes, hidden=16)
+    params = train.init_params(shapes, rng=0)
+    tr, va, _ = (np.flatnonzero(m) for m in (data.train_mask, data.val_mask, data.test_mask))
+    optimizer = train.Adam(lr=0.01, weight_decay=1e-3)
+    return reproduce.train_webkb(model, params, data, data.y, tr, va, optimizer, epochs, 0, window=window)
+
+
+def test_train_webkb_keeps_the_last_epoch_with_the_best_val_acc(texas):
+    data, _ = texas
+    shapes = {"W1": (data.num_features, 16), "W2": (16, 5)}
+    best, acc, loss = _webkb_run(texas, "mlp", 40, None, shapes)
+    assert len(acc) == len(loss) == 40
+    chosen = max(i for i, a in enumerate(acc) if a == max(acc))  # a later tie wins
+    assert acc.count(max(acc)) > 1 or chosen == acc.index(max(acc))
+    again, acc_again, _ = _webkb_run(texas, "mlp", chosen + 1, None, shapes)  # bit-for-bit rerun
+    assert acc_again == acc[:chosen + 1]
+    for k in best:
+        np.testing.assert_array_equal(best[k], again[k])
+
+
+def test_train_webkb_stops_by_kipfs_rule_and_keeps_the_last_parameters(texas):
+    data, _ = texas
+    shapes = {"W1": (data.num_features, 16), "W2": (16, 5)}
+    last, acc, loss = _webkb_run(texas, "gcn", 300, 3, shapes)
+    assert len(loss) < 300 and reproduce.stop_kipf(loss, 3)
+    assert not any(reproduce.stop_kipf(loss[:e], 3) for e in range(1, len(loss)))  # the first epoch it holds
+    again, _, loss_again = _webkb_run(texas, "gcn", len(loss), 10**6, shapes)  # same epochs, a rule that never fires
+    assert loss_again == loss
+    for k in last:
+        np.testing.assert_array_equal(last[k], again[k])
+
+
+# ---------------------------------------------------------------------- the command: table and JSON
+
+PLANETOID_FIELDS = {"acc_mean", "acc_std", "seeds", "paper", "paper_std", "source", "s_per_run",
+                    "cpu_s_per_run", "accs", "target", "ok"}
+WEBKB_FIELDS = {"acc_mean", "acc_std", "seeds", "paper", "paper_std", "source", "val_acc_mean", "s_per_run", "ok"}
+
+
+def test_main_quick_run_writes_the_table_and_the_json(tmp_path, capsys):
+    """A smoke run of the real command on the two cheapest rows (one seed, one split, capped epochs),
+    then a --merge run: the keys, the fields and their types, and the targets' logic."""
+    out = tmp_path / "reproduce.json"
+    code = reproduce.main(["--quick", "--seeds", "1", "--only", "cora/gcn", "--out", str(out)])
+    first = json.loads(out.read_text())
+    assert list(first) == ["cora/gcn"]
+    row = first["cora/gcn"]
+    assert set(row) == PLANETOID_FIELDS
+    assert row["seeds"] == 1 and len(row["accs"]) == 1 and row["acc_std"] == 0.0
+    assert row["acc_mean"] == row["accs"][0] and 70 < row["acc_mean"] <= 100  # 200 epochs of the real model
+    assert (row["paper"], row["paper_std"]) == reproduce.PAPER["cora/gcn"][:2]
+    assert row["ok"] == (abs(row["acc_mean"] - row["paper"]) <= reproduce.TOLERANCE)
+    assert code == (0 if row["ok"] else 1)
+    assert row["s_per_run"] > 0 and row["cpu_s_per_run"] > 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split()[:4] == ["key", "ours", "paper", "target"]
+    assert any(line.startswith("cora/gcn ") for line in printed.splitlines())
+
+    code = reproduce.main(["--quick", "--splits", "1", "--webkb-epochs", "30", "--only", "cornell",
+                           "--out", str(out), "--merge"])
+    merged = json.loads(out.read_text())
+    assert list(merged) == ["cora/gcn", "cornell/mlp", "cornell/gcn", "cornell/sage"]
+    assert merged["cora/gcn"] == row  # kept by --merge
+    for arch in ("mlp", "gcn", "sage"):
+        r = merged[f"cornell/{arch}"]
+        assert set(r) == WEBKB_FIELDS | ({"window"} if arch == "gcn" else set())
+        assert r["seeds"] == 1 and 0 <= r["acc_mean"] <= 100 and isinstance(r["ok"], bool)
+        assert (r["paper"], r["paper_std"]) == reproduce.PAPER_WEBKB["cornell"][arch]
+    assert merged["cornell/gcn"]["window"] in reproduce.WEBKB_WINDOWS
+    m, g, s = (merged[f"cornell/{a}"]["acc_mean"] for a in ("mlp", "gcn", "sage"))
+    assert merged["cornell/mlp"]["ok"] == merged["cornell/gcn"]["ok"] == (m - g >= 15)
+    assert merged["cornell/sage"]["ok"] == (s - g >= 10 and s >= m - 5)
+    assert code == (0 if all(merged[f"cornell/{a}"]["ok"] for a in ("mlp", "gcn", "sage")) else 1)
