@@ -44,6 +44,7 @@ Run: ``make bench-pyg``, or ``.venv-pyg/bin/python benchmarks/bench_pyg.py [--ru
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -59,12 +60,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(ROOT), str(HERE)]  # mplib from this work tree (.venv-pyg does not install it), reproduce.py
+if importlib.util.find_spec("mplib") is None:  # .venv-pyg does not install mplib: read it from this work tree
+    sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-import reproduce  # noqa: E402
 from mplib import datasets, train  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("reproduce", HERE / "reproduce.py")  # its models, not a copy
+reproduce = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reproduce)
 
 OUT = ROOT / "_build" / "bench_pyg.json"
 TARGET = 1.5  # mplib's CPU seconds per run at most 1.5 times PyG's
