@@ -14,10 +14,12 @@ of worker processes):
    nbgrader's ``Autograde`` there, verifies the submission outside the student's
    kernel in the same sandbox as always (:mod:`course.verify`), and returns the
    autograded notebooks, the scores and the verification.
-3. :func:`merge` (the coordinator, one result at a time) writes them into the
-   course's gradebook (wherever nbgrader's ``db_url`` points: SQLite or
+3. :func:`merge_batch` (the coordinator, the results that have arrived so far,
+   in one transaction of the gradebook it keeps open for the run) writes them
+   into the course's gradebook (wherever nbgrader's ``db_url`` points: SQLite or
    PostgreSQL), ``autograded/`` and the status record. The gradebook has a
-   single writer, and a result is merged whole or not at all.
+   single writer, and a result is merged whole or not at all (its scores and
+   seed in one commit, its status record last).
 
 Each status is ``graded`` (with notes on what went wrong per task), ``failed``
 (with the reason: corrupt notebook, kernel died, worker lost, ...) or ``missing``;
@@ -31,6 +33,7 @@ timeout and grader code), so a run after a crash picks up where it stopped.
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -39,22 +42,31 @@ import tempfile
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import MissingEntry
+from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log, parse_utc
+from traitlets.config.loader import PyFileConfigLoader
 
-from ..checks import DEFAULT_SEED, SEED_ENV
-from . import engine
 from ..cells import cell_key
+from ..checks import DEFAULT_SEED, SEED_ENV
+from ..verify.submission import verify_submission
+from . import engine
 from .gradebook import copy_assignments, has_gradebook, open_gradebook, open_url, roster, store_seed, \
     stored_seeds
+from .kernels import FastExecute, start_zygote
 from .plugins import NOTE
 from .release import release
 from .status import GRADED, Status, load_status, write_status
 from .tools import PACKAGE_ROOT, tool_env
 
-__all__ = ["autograde", "grade_all", "ship", "grade_job", "merge", "check_notebook_file", "fingerprint"]
+__all__ = ["autograde", "grade_all", "ship", "grade_job", "merge", "merge_batch", "check_notebook_file",
+           "fingerprint"]
 
 
 def check_notebook_file(path):
@@ -151,20 +163,26 @@ def _first_seed():
         raise ValueError(f"${SEED_ENV}: expected an integer seed, got {value!r}") from None
 
 
-def ship(root, pairs, seed=None, timeout=None):
+def ship(root, pairs, seed=None, timeout=None, gb=None):
     """The jobs grading ``pairs`` (``(assignment, student)``), each self-contained (see the module doc).
 
     ``seed`` given: every job uses it; else each submission's stored seed, or
-    :func:`_first_seed` for a submission never graded.
+    :func:`_first_seed` for a submission never graded. ``gb``: the course's gradebook,
+    when the caller has it open.
     """
+    if gb is None:
+        with open_gradebook(root) as gb:
+            return ship(root, pairs, seed, timeout, gb)
     root = Path(root).resolve()
     pairs = list(pairs)
     names = sorted({a for a, _ in pairs})
     config = (root / "nbgrader_config.py").read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="course-ship-") as tmp, open_gradebook(root) as gb:
+    scratch = {}  # one scratch gradebook per assignment, built once: every job of it ships the same bytes
+    with tempfile.TemporaryDirectory(prefix="course-ship-") as tmp:
         seeds = {name: stored_seeds(gb, name) for name in names}
-        copy_assignments(gb, names, Path(tmp) / "gradebook.db")
-        scratch_db = (Path(tmp) / "gradebook.db").read_bytes()
+        for name in names:
+            copy_assignments(gb, [name], Path(tmp) / f"{name}.db")
+            scratch[name] = (Path(tmp) / f"{name}.db").read_bytes()
     first = _first_seed() if seed is None else None
     sources = {name: _files(root / "solutions" / name) for name in names}
     grader = _grader_version()
@@ -173,10 +191,10 @@ def ship(root, pairs, seed=None, timeout=None):
         job = {"assignment": assignment, "student": student,
                "seed": int(seed) if seed is not None else seeds[assignment].get(student, first),
                "timeout": None if timeout is None else int(timeout), "config": config,
-               "sources": sources[assignment], "gradebook": scratch_db,
+               "sources": sources[assignment], "gradebook": scratch[assignment],
                "submission": _files(root / "submitted" / student / assignment),
                # not shipped to read: the worker's sandbox flags any attempt to open it
-               "course_root": str(Path(root).resolve())}
+               "course_root": str(root)}
         job["fingerprint"] = fingerprint(job, grader)
         jobs.append(job)
     return jobs
@@ -185,28 +203,32 @@ def ship(root, pairs, seed=None, timeout=None):
 # -- the worker's side ------------------------------------------------------------------------------
 
 _LOCK = threading.Lock()  # one submission at a time per process: grading sets os.environ
+_ZYGOTE_LOCK = threading.Lock()  # the zygote is started by the first of: worker set-up, first job
 _FAST_KERNELS = None
 
 
 def _fast_kernels():
-    """Start this process's kernel zygote once (kernels forked warm); ``False`` where it cannot."""
+    """Start this process's kernel zygote once (kernels forked warm); ``False`` where it cannot.
+
+    Returns at once: the zygote imports in the background, and the first kernel waits for it.
+    """
     global _FAST_KERNELS
-    if _FAST_KERNELS is None:
-        _FAST_KERNELS = False
-        if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
-            from .kernels import start_zygote
-            try:
-                start_zygote()
-                _FAST_KERNELS = True
-            except OSError:  # no fork here: plain kernels
-                pass
+    with _ZYGOTE_LOCK:
+        if _FAST_KERNELS is None:
+            _FAST_KERNELS = False
+            if os.environ.get("COURSE_FAST_KERNELS", "1") != "0":
+                try:
+                    start_zygote()
+                    _FAST_KERNELS = True
+                except OSError:  # no fork here: plain kernels
+                    pass
     return _FAST_KERNELS
 
 
 def _scratch_parent():
     """Where a worker unpacks jobs: its Dask local directory, else the temporary directory."""
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # imported where used: see course.instructor.engine
         return get_worker().local_directory
     except (ImportError, ValueError):
         return None
@@ -249,15 +271,6 @@ def grade_job(job):
 
 
 def _grade(job, work, result, start):
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import Execute
-    from nbgrader.utils import capture_log
-    from traitlets.config.loader import PyFileConfigLoader
-
-    from ..verify.submission import verify_submission
-    from .kernels import FastExecute
-
     assignment, student, seed = job["assignment"], job["student"], job["seed"]
     submitted = work / "submitted" / student / assignment
     _write_files(submitted, job["submission"])
@@ -344,44 +357,109 @@ def _has_submission(gb, assignment, student):
         return False
 
 
-def merge(root, result):
-    """Merge one worker's result into the course: gradebook, ``autograded/``, status; return its :class:`Status`.
+def _cell_ids(gb, assignment):
+    """``{notebook: ({grade or task cell: id}, {solution or task cell: id})}`` of ``assignment``
+    (the cells nbgrader's ``find_grade`` and ``find_comment`` look up by name), read once per
+    open gradebook: a release never runs during a merge."""
+    cache = gb.__dict__.setdefault("_course_cells", {})
+    if assignment not in cache:
+        cache[assignment] = {
+            nb.name: ({c.name: c.id for c in [*nb.grade_cells, *nb.task_cells]},
+                      {c.name: c.id for c in [*nb.solution_cells, *nb.task_cells]})
+            for nb in gb.find_assignment(assignment).notebooks}
+    return cache[assignment]
 
-    A graded result replaces the automatic scores (manual ones stay). A failed
-    re-grade of a submission that has a graded result keeps that result, its
-    manual scores and seed, and notes the failed attempt (:attr:`Status.kept`).
-    The status record is written last, so a submission whose merge was cut short
-    counts as not graded and is graded again by the next run.
-    """
+
+def _student(gb, student):
+    """nbgrader's ``update_or_create_student``, without its commit (the merge commits once)."""
+    try:
+        return gb.find_student(student)
+    except MissingEntry:
+        row = Student(id=student)
+        gb.db.add(row)
+        return row
+
+
+def _submission(gb, assignment, student, timestamp):
+    """nbgrader's ``update_or_create_submission`` (a new one mirrors the assignment's notebooks,
+    grades and comments, as ``add_submission`` does), without its commits."""
+    try:
+        sub = gb.find_submission(assignment, student)
+        sub.timestamp = parse_utc(timestamp)
+        return sub
+    except MissingEntry:
+        pass
+    sub = SubmittedAssignment(assignment=gb.find_assignment(assignment), student=gb.find_student(student),
+                              timestamp=parse_utc(timestamp))
+    for notebook in sub.assignment.notebooks:
+        nb = SubmittedNotebook(notebook=notebook, assignment=sub)
+        for cell in notebook.grade_cells:
+            Grade(cell_id=cell.id, notebook=nb)
+        for cell in notebook.solution_cells:
+            Comment(cell_id=cell.id, notebook=nb)
+        for cell in notebook.task_cells:
+            Comment(cell_id=cell.id, notebook=nb)
+            Grade(cell_id=cell.id, notebook=nb)
+    gb.db.add(sub)
+    return sub
+
+
+def _remove_submission(gb, assignment, student):
+    """nbgrader's ``remove_submission`` (its notebooks, grades and comments too), without its commits."""
+    try:
+        sub = gb.find_submission(assignment, student)
+    except MissingEntry:  # nothing recorded yet
+        return
+    for nb in sub.notebooks:
+        for row in [*nb.grades, *nb.comments, nb]:
+            gb.db.delete(row)
+    gb.db.delete(sub)
+
+
+def _lookup(rows, cells, name, what):
+    try:
+        return rows[cells[name]]
+    except KeyError:
+        raise MissingEntry(f"No such {what}: {name}") from None
+
+
+def _merge_scores(gb, root, result):
+    """The gradebook's part of merging ``result`` (no commit); returns what the files' part needs."""
+    student, assignment = result["student"], result["assignment"]
+    dest = Path(root) / "autograded" / student / assignment
+    previous = load_status(root, assignment, student)
+    _student(gb, student)
+    keep = (result["status"] == "failed" and previous is not None and previous.status == GRADED
+            and dest.is_dir() and _has_submission(gb, assignment, student))
+    if result["status"] == "graded":
+        sub = _submission(gb, assignment, student, result.get("timestamp"))
+        submitted = {nb.name: nb for nb in sub.notebooks}
+        cells = _cell_ids(gb, assignment)
+        for nb_name, nb in result["notebooks"].items():
+            if nb_name not in submitted or nb_name not in cells:
+                raise MissingEntry(f"No such submitted notebook: {nb_name}/{assignment} for {student}")
+            target = submitted[nb_name]
+            target.late_submission_penalty = nb["late_submission_penalty"]
+            grades = {g.cell_id: g for g in target.grades}
+            comments = {c.cell_id: c for c in target.comments}
+            for name, auto in nb["grades"].items():
+                g = _lookup(grades, cells[nb_name][0], name, "grade")
+                g.auto_score = auto
+                g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
+            for name, text in nb["comments"].items():
+                _lookup(comments, cells[nb_name][1], name, "comment").auto_comment = text
+        store_seed(gb, assignment, student, result["seed"], commit=False)
+    elif not keep:
+        _remove_submission(gb, assignment, student)
+        store_seed(gb, assignment, student, result["seed"], commit=False)
+    return previous, keep
+
+
+def _merge_files(root, result, previous, keep):
+    """The course directory's part of merging ``result``: ``autograded/``, feedback, status (last)."""
     root, student, assignment = Path(root), result["student"], result["assignment"]
     dest = root / "autograded" / student / assignment
     stale_feedback = root / "feedback" / student / assignment
-    previous = load_status(root, assignment, student)
-    with warnings.catch_warnings(), open_gradebook(root) as main:
-        warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
-        main.update_or_create_student(student)
-        keep = (result["status"] == "failed" and previous is not None and previous.status == GRADED
-                and dest.is_dir() and _has_submission(main, assignment, student))
-        if result["status"] == "graded":
-            main.update_or_create_submission(assignment, student, timestamp=result.get("timestamp"))
-            for nb_name, nb in result["notebooks"].items():
-                target = main.find_submission_notebook(nb_name, assignment, student)
-                target.late_submission_penalty = nb["late_submission_penalty"]
-                for name, auto in nb["grades"].items():
-                    g = main.find_grade(name, nb_name, assignment, student)
-                    g.auto_score = auto
-                    g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
-                for name, text in nb["comments"].items():
-                    main.find_comment(name, nb_name, assignment, student).auto_comment = text
-            main.db.commit()
-            store_seed(main, assignment, student, result["seed"])
-        elif not keep:
-            try:
-                main.remove_submission(assignment, student)
-            except MissingEntry:  # nothing recorded yet
-                pass
-            main.db.commit()
-            store_seed(main, assignment, student, result["seed"])
     status = Status.from_result(result)
     if status.status == GRADED:
         _replace_folder(dest, result["files"])
@@ -400,6 +478,42 @@ def merge(root, result):
             shutil.rmtree(old, ignore_errors=True)
         write_status(root, status)
     return status
+
+
+def merge_batch(root, results, gb=None):
+    """Merge workers' results into the course; return their :class:`Status`, in order.
+
+    The gradebook part of all of them is one transaction of ``gb`` (the course's
+    gradebook, opened here when not given; the coordinator keeps one open for a
+    whole run), then each result's files and status record are written. A graded
+    result replaces the automatic scores (manual ones stay). A failed re-grade of
+    a submission that has a graded result keeps that result, its manual scores
+    and seed, and notes the failed attempt (:attr:`Status.kept`). The status
+    record is written last, so a submission whose merge was cut short counts as
+    not graded and is graded again by the next run. When the transaction fails,
+    the results are merged one by one, so only the one at fault is not merged
+    (and its error is raised).
+    """
+    results = list(results)
+    if gb is None:
+        with open_gradebook(root) as gb:
+            return merge_batch(root, results, gb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
+        try:
+            plans = [_merge_scores(gb, root, result) for result in results]
+            gb.db.commit()
+        except Exception:
+            gb.db.rollback()
+            if len(results) == 1:
+                raise
+            return [status for result in results for status in merge_batch(root, [result], gb)]
+    return [_merge_files(root, result, *plan) for result, plan in zip(results, plans)]
+
+
+def merge(root, result, gb=None):
+    """Merge one worker's result into the course (see :func:`merge_batch`); return its :class:`Status`."""
+    return merge_batch(root, [result], gb)[0]
 
 
 def _progress(done, total, counts, start, stream):
@@ -433,6 +547,34 @@ def _lost(job, error):
                       f"{' '.join(str(error).split())[:200]}); autograde again"}
 
 
+TIMINGS_ENV = "COURSE_TIMINGS"  # a file path: grade_all writes where the coordinator's time went (JSON)
+
+
+class _Clock:
+    """Where the coordinator's time goes: wall and CPU seconds (this process, all its threads:
+    the Dask client and, for a local cluster, the scheduler) at each step, and the merges."""
+
+    def __init__(self):
+        self.marks = {"enter": (time.time(), time.process_time())}
+        self.merges = {"results": 0, "batches": 0, "wall": 0.0, "cpu": 0.0}
+
+    def mark(self, name):
+        self.marks.setdefault(name, (time.time(), time.process_time()))
+
+    @contextmanager
+    def merging(self, n):
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.merges["wall"] += time.perf_counter() - wall
+        self.merges["cpu"] += time.process_time() - cpu
+        self.merges["results"] += n
+        self.merges["batches"] += 1
+
+    def write(self, path, **extra):
+        """``marks``: ``{step: [epoch seconds, CPU seconds of this process since it started]}``."""
+        Path(path).write_text(json.dumps(dict(extra, marks=self.marks, merges=self.merges), indent=1))
+
+
 def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=True, cluster=None,
               force=False):
     """Grade the submissions ``pairs`` (``(assignment, student)``) on a Dask cluster.
@@ -442,39 +584,58 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=True,
     submission whose recorded result is up to date (same submission, sources,
     seed, timeout and grader) is not graded again; its result comes back with
     ``up_to_date`` set. Returns one :class:`Status` per pair, sorted by assignment and student.
+
+    The coordinator keeps the course's gradebook open for the whole run and merges
+    the results that have arrived together (:func:`merge_batch`: one transaction);
+    each worker starts its kernel zygote as it joins the cluster. With
+    ``$COURSE_TIMINGS`` naming a file, the run writes there where the coordinator's
+    time went (:class:`_Clock`; ``benchmarks/bench_autograde.py`` prints it).
     """
+    clock = _Clock()
     root = Path(root).resolve()
     if progress is True:  # the stream of this call, not of import time (a test may capture it)
         progress = sys.stderr
     if cluster:
         cluster = engine.check_address(cluster)
-    jobs = ship(root, pairs, seed=seed, timeout=timeout)
-    results, todo = [], []
-    graded = {}
-    if not force:
-        with open_gradebook(root) as gb:
+    results, todo, missing = [], [], []
+    n = 0
+    with open_gradebook(root) as gb:
+        jobs = ship(root, pairs, seed=seed, timeout=timeout, gb=gb)
+        graded = {}
+        if not force:
             for name in {j["assignment"] for j in jobs}:
                 graded[name] = {s.student.id for s in gb.find_assignment(name).submissions}
-    for job in jobs:
-        status = None if force else _up_to_date(root, job, graded[job["assignment"]])
-        if status is not None:
-            results.append(dataclasses.replace(status, up_to_date=True))
-        elif not any(name.endswith(".ipynb") for name in job["submission"]):
-            results.append(merge(root, dict(job_result(job), status="missing",
-                                            reason="no notebook in the submission")))
-        else:
-            todo.append(job)
-    if todo:
-        counts, start = {}, time.perf_counter()
-        n = workers if cluster else min(workers or os.cpu_count() or 1, len(todo))
-        with engine.client(cluster, n) as conn:
-            for k, (job, result, error) in enumerate(
-                    engine.run(conn, grade_job, todo, key=lambda j: f"grade-{j['assignment']}-{j['student']}"), 1):
-                result = merge(root, result if error is None else _lost(job, error))
-                results.append(result)
-                counts[result.status] = counts.get(result.status, 0) + 1
-                if progress:
-                    _progress(k, len(todo), counts, start, progress)
+        for job in jobs:
+            status = None if force else _up_to_date(root, job, graded[job["assignment"]])
+            if status is not None:
+                results.append(dataclasses.replace(status, up_to_date=True))
+            elif not any(name.endswith(".ipynb") for name in job["submission"]):
+                missing.append(dict(job_result(job), status="missing", reason="no notebook in the submission"))
+            else:
+                todo.append(job)
+        results += merge_batch(root, missing, gb) if missing else []
+        clock.mark("shipped")
+        if todo:
+            counts, start, done = {}, time.perf_counter(), 0
+            n = workers if cluster else min(workers or os.cpu_count() or 1, len(todo))
+            with engine.client(cluster, n, setup=_fast_kernels) as conn:
+                clock.mark("cluster")
+                for batch in engine.run(conn, grade_job, todo,
+                                        key=lambda j: f"grade-{j['assignment']}-{j['student']}"):
+                    clock.mark("first result")
+                    arrived = [result if error is None else _lost(job, error) for job, result, error in batch]
+                    with clock.merging(len(arrived)):
+                        statuses = merge_batch(root, arrived, gb)
+                    for status in statuses:
+                        results.append(status)
+                        done += 1
+                        counts[status.status] = counts.get(status.status, 0) + 1
+                        if progress:
+                            _progress(done, len(todo), counts, start, progress)
+                clock.mark("last merge")
+    clock.mark("exit")
+    if os.environ.get(TIMINGS_ENV):
+        clock.write(os.environ[TIMINGS_ENV], graded=len(todo), workers=n, cluster=cluster)
     return sorted(results, key=lambda r: (r.assignment, r.student))
 
 

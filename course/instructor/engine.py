@@ -18,12 +18,17 @@ reached is an :class:`EngineError` within :data:`CONNECT_TIMEOUT` seconds.
 """
 
 import logging
+import multiprocessing
+import os
 import re
 import tempfile
 import uuid
 from contextlib import contextmanager
 
 from .tools import PipelineError
+
+# ``distributed`` and ``dask`` are imported where a cluster is used, not here: they cost 0.7 s of
+# CPU, and every other command of ``python -m course`` (release, export, ...) imports this module.
 
 __all__ = ["EngineError", "CONNECT_TIMEOUT", "check_address", "client", "run", "worker_name"]
 
@@ -44,14 +49,37 @@ def check_address(address):
     return str(address).strip() if match.group(1) else f"tcp://{str(address).strip()}"
 
 
+def _plugin(function):
+    """A worker plug-in calling ``function()`` on every worker as it joins (and on those already there)."""
+    from distributed.diagnostics.plugin import WorkerPlugin  # see the note on imports above
+
+    class Setup(WorkerPlugin):
+        name = f"course-setup-{function.__module__}.{function.__qualname__}"
+        idempotent = True  # registered again by the next run on a long-lived cluster: nothing to redo
+
+        def setup(self, worker):
+            function()
+
+    return Setup()
+
+
 @contextmanager
-def client(cluster=None, workers=None):
+def client(cluster=None, workers=None, setup=None):
     """A :class:`distributed.Client`: to the scheduler at ``cluster``, else to a local cluster.
 
     The local cluster has ``workers`` single-threaded worker processes (default:
-    the CPU count) and lives as long as the ``with`` block.
+    the CPU count) and lives as long as the ``with`` block. ``setup``: a function
+    (importable by the workers, taking no argument) each worker calls when it joins.
     """
-    import distributed
+    with _connect(cluster, workers) as conn:
+        if setup is not None:
+            conn.register_plugin(_plugin(setup))
+        yield conn
+
+
+@contextmanager
+def _connect(cluster, workers):
+    import distributed  # see the note on imports above
     if cluster:
         address = check_address(cluster)
         try:
@@ -66,9 +94,7 @@ def client(cluster=None, workers=None):
                 logging.getLogger("course.engine").warning("the scheduler at %s has no workers yet", address)
             yield conn
         return
-    import os
-
-    import dask
+    import dask  # see the note on imports above
     n = int(workers or os.cpu_count() or 1)
     if n < 1:
         raise EngineError(f"--workers: expected at least 1 worker process, got {n}")
@@ -91,12 +117,10 @@ def _local_method():
     Each worker then starts in a fraction of a second instead of importing nbgrader
     itself; ``spawn`` where there is no forkserver.
     """
-    import multiprocessing
-
+    import dask  # see the note on imports above
     from distributed.utils import get_mp_context
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return "spawn"
-    import dask
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
         ctx = get_mp_context()  # dask names its own preload once; ours replaces it before the server starts
     ctx.set_forkserver_preload(list(PRELOAD))
@@ -104,26 +128,29 @@ def _local_method():
 
 
 def run(conn, function, items, key):
-    """Run ``function(item)`` for every item on the cluster of ``conn``; yield ``(item, result, error)``.
+    """Run ``function(item)`` for every item on the cluster of ``conn``; yield lists of ``(item, result, error)``.
 
-    In order of completion. ``key(item)`` names the task (the scheduler shows it);
-    ``error`` is ``None`` or the exception the task ended with (e.g.
-    :class:`distributed.KilledWorker` after its workers died too often).
+    In order of completion, each list holding every task that finished since the
+    previous one (at least one), so the caller can merge them together. ``key(item)``
+    names the task (the scheduler shows it); ``error`` is ``None`` or the exception the
+    task ended with (e.g. :class:`distributed.KilledWorker` after its workers died too often).
     """
-    import distributed
+    import distributed  # see the note on imports above
     futures = {}
     for item in items:
         future = conn.submit(function, item, key=f"{key(item)}-{uuid.uuid4().hex[:8]}", pure=False)
         futures[future] = item
     try:
-        for future in distributed.as_completed(futures, loop=conn.loop):
-            item = futures[future]
-            try:
-                result, error = future.result(), None
-            except Exception as err:  # the task could not finish anywhere
-                result, error = None, err
-            future.release()
-            yield item, result, error
+        for done in distributed.as_completed(futures, loop=conn.loop).batches():
+            batch = []
+            for future in done:
+                try:
+                    result, error = future.result(), None
+                except Exception as err:  # the task could not finish anywhere
+                    result, error = None, err
+                future.release()
+                batch.append((futures[future], result, error))
+            yield batch
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
@@ -133,7 +160,7 @@ def run(conn, function, items, key):
 def worker_name():
     """Name of the Dask worker running this task, or ``"local"`` outside a worker."""
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # see the note on imports above
         return str(get_worker().name)
     except (ImportError, ValueError):
         return "local"

@@ -14,12 +14,24 @@ reuse it unless ``--seed`` is given) and, with :func:`manual_grades`, which
 scores a grader entered by hand.
 """
 
+import os
+import sys
+import tempfile
 from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+from nbgrader.api import Assignment, Base, Gradebook, GradeCell, MissingEntry, Notebook, SolutionCell, \
+    SourceCell, TaskCell, get_alembic_version
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.engine import make_url
+from traitlets.config.loader import PyFileConfigLoader
 
 from .tools import PipelineError
 
 __all__ = ["GradebookError", "db_url", "gradebook_path", "has_gradebook", "open_gradebook", "open_url",
-           "roster", "stored_seed", "stored_seeds", "store_seed", "manual_grades", "copy_assignments"]
+           "roster", "stored_seed", "stored_seeds", "store_seed", "manual_grades", "copy_assignments",
+           "schema_version"]
 
 
 class GradebookError(PipelineError):
@@ -27,7 +39,6 @@ class GradebookError(PipelineError):
 
 
 def _config(root):
-    from traitlets.config.loader import PyFileConfigLoader
     path = Path(root) / "nbgrader_config.py"
     if not path.exists():
         return None
@@ -40,7 +51,6 @@ def db_url(root):
     ``c.CourseDirectory.db_url`` from ``root/nbgrader_config.py``, else nbgrader's
     default ``sqlite:///<root>/gradebook.db``.
     """
-    from nbgrader.coursedir import CourseDirectory
     config = _config(root)
     kwargs = {"config": config} if config is not None else {}
     coursedir = CourseDirectory(**kwargs)
@@ -57,7 +67,6 @@ def gradebook_path(root):
     url = db_url(root)
     if not _is_sqlite(url):
         return None
-    from sqlalchemy.engine import make_url
     return Path(make_url(url).database)
 
 
@@ -71,17 +80,11 @@ def has_gradebook(root):
 
 
 def _safe(url):
-    from sqlalchemy.engine import make_url
     return make_url(url).render_as_string(hide_password=True)
 
 
 def open_url(url):
     """nbgrader's :class:`~nbgrader.api.Gradebook` at ``url`` (a context manager), with clear errors."""
-    import os
-    import sys
-
-    import sqlalchemy.exc
-    from nbgrader.api import Gradebook
     bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH for a new database
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
@@ -113,24 +116,25 @@ def roster(root, assignment):
 # -- what nbgrader's schema has no place for -----------------------------------------------------
 
 def _table(gb):
-    """The ``course_grading`` table (assignment, student, seed) of ``gb``'s database, created if needed."""
-    import sqlalchemy as sa
-    meta = sa.MetaData()
-    table = sa.Table("course_grading", meta,
-                     sa.Column("assignment", sa.String(128), primary_key=True),
-                     sa.Column("student", sa.String(128), primary_key=True),
-                     sa.Column("seed", sa.BigInteger, nullable=False))
-    meta.create_all(gb.engine, checkfirst=True)
+    """The ``course_grading`` table (assignment, student, seed) of ``gb``'s database, created if needed
+    (checked once per open gradebook: the check is a query)."""
+    table = getattr(gb, "_course_grading", None)
+    if table is None:
+        meta = sa.MetaData()
+        table = sa.Table("course_grading", meta,
+                         sa.Column("assignment", sa.String(128), primary_key=True),
+                         sa.Column("student", sa.String(128), primary_key=True),
+                         sa.Column("seed", sa.BigInteger, nullable=False))
+        meta.create_all(gb.engine, checkfirst=True)
+        gb._course_grading = table
     return table
 
 
 def stored_seeds(gb, assignment):
     """``{student: seed}`` of the submissions of ``assignment`` graded so far (gradebook ``gb``)."""
-    import sqlalchemy as sa
     table = _table(gb)
-    with gb.engine.connect() as conn:
-        rows = conn.execute(sa.select(table.c.student, table.c.seed).where(table.c.assignment == assignment))
-        return {student: int(seed) for student, seed in rows}
+    rows = gb.db.execute(sa.select(table.c.student, table.c.seed).where(table.c.assignment == assignment))
+    return {student: int(seed) for student, seed in rows}
 
 
 def stored_seed(root, assignment, student):
@@ -139,13 +143,17 @@ def stored_seed(root, assignment, student):
         return stored_seeds(gb, assignment).get(student)
 
 
-def store_seed(gb, assignment, student, seed):
-    """Record the seed of a graded submission (replacing the previous one)."""
-    import sqlalchemy as sa
+def store_seed(gb, assignment, student, seed, commit=True):
+    """Record the seed of a graded submission (replacing the previous one).
+
+    In ``gb``'s session: with ``commit=False`` it becomes part of the caller's transaction
+    (autograde's merge commits a submission's scores and its seed together).
+    """
     table = _table(gb)
-    with gb.engine.begin() as conn:
-        conn.execute(sa.delete(table).where((table.c.assignment == assignment) & (table.c.student == student)))
-        conn.execute(sa.insert(table).values(assignment=assignment, student=student, seed=int(seed)))
+    gb.db.execute(sa.delete(table).where((table.c.assignment == assignment) & (table.c.student == student)))
+    gb.db.execute(sa.insert(table).values(assignment=assignment, student=student, seed=int(seed)))
+    if commit:
+        gb.db.commit()
 
 
 def manual_grades(gb, assignment, student):
@@ -154,7 +162,6 @@ def manual_grades(gb, assignment, student):
 
     Empty when there is no submission. The export marks these scores as manual.
     """
-    from nbgrader.api import MissingEntry
     try:
         sub = gb.find_submission(assignment, student)
     except MissingEntry:
@@ -163,29 +170,48 @@ def manual_grades(gb, assignment, student):
             if g.manual_score is not None}
 
 
-_EMPTY = None
+_EMPTY = {}  # schema version -> bytes of an empty SQLite gradebook
 
 
-def _empty_sqlite():
-    """The bytes of a new, empty SQLite gradebook (made once per process: nbgrader stamps a new
-    database with its schema version by running ``alembic``, which costs a second)."""
-    global _EMPTY
-    if _EMPTY is None:
-        import tempfile
+def schema_version(gb):
+    """The nbgrader schema (alembic) version ``gb``'s database is stamped with."""
+    try:
+        with gb.engine.connect() as conn:
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sqlalchemy.exc.DBAPIError:  # no such table: a database nbgrader did not create
+        version = None
+    return version or get_alembic_version()  # nbgrader's own answer (runs `alembic heads`: a second)
+
+
+def _empty_sqlite(version):
+    """The bytes of a new, empty SQLite gradebook stamped with schema ``version``.
+
+    Made as nbgrader's :class:`~nbgrader.api.Gradebook` makes a new database (its tables,
+    then the ``alembic_version`` stamp), once per process and version; the version comes
+    from the course's gradebook, so no ``alembic`` process runs (nbgrader starts one per
+    new database to ask it, a second of CPU).
+    """
+    if version not in _EMPTY:
         with tempfile.TemporaryDirectory(prefix="course-gradebook-") as tmp:
             path = Path(tmp) / "gradebook.db"
-            with open_url(f"sqlite:///{path}"):
-                pass
-            _EMPTY = path.read_bytes()
-    return _EMPTY
+            engine = sa.create_engine(f"sqlite:///{path}")
+            try:
+                Base.metadata.create_all(bind=engine)
+                with engine.begin() as conn:
+                    conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                    conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                                 {"v": version})
+            finally:
+                engine.dispose()
+            _EMPTY[version] = path.read_bytes()
+    return _EMPTY[version]
 
 
 def copy_assignments(gb, names, path):
     """Write a new SQLite gradebook at ``path`` holding the assignments ``names`` of ``gb``
     (notebooks and cells, no students or submissions): what a worker's nbgrader needs to
     autograde, and nothing else."""
-    from nbgrader.api import Assignment, GradeCell, Notebook, SolutionCell, SourceCell, TaskCell
-    Path(path).write_bytes(_empty_sqlite())
+    Path(path).write_bytes(_empty_sqlite(schema_version(gb)))
     with open_url(f"sqlite:///{path}") as out:
         for name in names:
             a = gb.find_assignment(name)
