@@ -28,7 +28,8 @@ from helpers import assert_invariant
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "book" / "practice").glob("0*.md"))
 CHAPTER = {"01": "01_conversation", "02": "01_conversation", "03": "04_smarter", "04": "02_local_talk",
-           "05": "03_pathologies", "06": "04_smarter", "08": "06_beyond_limits"}
+           "05": "03_pathologies", "06": "04_smarter", "07": "05_learning",
+           "08": "06_beyond_limits"}
 
 
 def _union(*graphs):
@@ -331,3 +332,38 @@ def test_glued_expressivity_warm_up_numbers():
     cycle = nx.cycle_graph(8)
     assert v["path-total-after"] == pytest.approx(
         sum(nx.resistance_distance(cycle, u, w) for u in range(8) for w in range(u)))
+
+
+# -- practice page 7 (learning by hand): the warm-ups' claims and glued numbers ---------------------
+
+
+def test_backprop_gradient_runs_against_the_edges_one_hop_per_layer():
+    # the directed path 0 -> 1 -> 2: node 2's output after k GCN layers depends on the nodes within
+    # k hops upstream, read off the k-th power of S_hat (row 2), a closed form of the layer
+    r = 0.5 ** 0.5
+    s_hat = np.array([[1.0, 0, 0], [r, 0.5, 0], [0, 0.5, 0.5]])  # 1 / sqrt(d_i d_j), d = 1, 2, 2 with the loops
+    np.testing.assert_allclose(gcn_conv(np.eye(3), np.array([[0, 1], [1, 2]]), np.eye(3)), s_hat)
+    assert np.flatnonzero(s_hat[2]).tolist() == [1, 2]
+    assert np.flatnonzero((s_hat @ s_hat)[2]).tolist() == [0, 1, 2]
+
+
+def test_backprop_huge_score_cross_entropy_and_gradient():
+    from mplib.autograd import Tensor
+    from mplib.functional import cross_entropy
+
+    t = Tensor(np.array([[1000.0, 0.0]]), requires_grad=True)
+    loss = cross_entropy(t, [1])
+    loss.backward()
+    assert loss.item() == 1000.0  # log(e^1000 + 1) - 0, the 1 far below round-off
+    np.testing.assert_allclose(t.grad, [[1.0, -1.0]])
+    with np.errstate(all="ignore"):
+        assert np.isnan(np.exp([1000.0, 0.0]) / np.exp([1000.0, 0.0]).sum()).any()
+
+
+@pytest.mark.needs_book
+def test_glued_backprop_warm_up_numbers():
+    v = page_values("practice/07_backprop")
+    assert v["karate-params"] == 34 * 16 + 16 + 16 * 2 + 2 == 594  # W1, b1, W2, b2 of the 34-member club
+    assert v["karate-fd-evals"] == 2 * 594
+    assert (v["path-one-layer"], v["path-two-layers"]) == ([1, 2], [0, 1, 2])
+    assert v["ce-huge"] == 1000.0
