@@ -11,12 +11,19 @@ scaling efficiency of each added worker (throughput with w workers divided by w
 times the throughput with one; target >= 0.8 while there is a core per worker:
 more workers than cores cannot scale and are reported, not judged), the median
 cost per submission of nbgrader's grading and of the verification, and the time
-of the hidden tests of one notebook per assignment. Prints a table.
+of the hidden tests of one notebook per assignment. For each run it also prints
+where the coordinator's time went (from ``$COURSE_TIMINGS``, written by
+:func:`course.instructor.autograde.grade_all`): start-up (interpreter and imports),
+shipping the jobs, starting the cluster, the wait for the first result, and the
+merges into the gradebook (count, CPU per result), with the coordinator's CPU
+seconds against the run's wall time: what the coordinator does serially is what
+caps the scaling. Prints a table.
 
     python benchmarks/bench_autograde.py [--n 30] [--workers 1,2,4] [--cluster tcp://host:8786]
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -87,10 +94,33 @@ def verification(course):
 
 
 def run_timed(cmd, cwd, env):
-    """Run ``cmd``; return (wall seconds, completed process)."""
-    start = time.perf_counter()
+    """Run ``cmd``; return (wall seconds, completed process, epoch time it was launched)."""
+    launched, start = time.time(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return time.perf_counter() - start, proc
+    return time.perf_counter() - start, proc, launched
+
+
+def coordinator_rows(timings, launched, seconds):
+    """Rows saying where the coordinator's time went, from the ``$COURSE_TIMINGS`` file of one run."""
+    if not timings:
+        return [("  coordinator", "no timings", "")]
+    marks, merges = timings["marks"], timings["merges"]
+    at = {name: wall - launched for name, (wall, _) in marks.items()}
+    cpu = {name: c for name, (_, c) in marks.items()}
+    steps = [("start-up (interpreter, imports)", 0.0, at["enter"], 0.0, cpu["enter"]),
+             ("ship jobs, up-to-date check", at["enter"], at["shipped"], cpu["enter"], cpu["shipped"])]
+    if "cluster" in at:
+        steps.append(("start the cluster", at["shipped"], at["cluster"], cpu["shipped"], cpu["cluster"]))
+        first = at.get("first result", at["cluster"])
+        steps.append(("wait for the first result", at["cluster"], first, cpu["cluster"], cpu.get("first result", 0)))
+    rows = [(f"  coordinator: {name}", f"{b - a:7.1f} s", f"CPU {cb - ca:5.2f} s") for name, a, b, ca, cb in steps]
+    if merges["results"]:
+        rows.append(("  coordinator: merges into the gradebook", f"{merges['wall']:7.1f} s",
+                     f"CPU {merges['cpu']:5.2f} s, {1000 * merges['cpu'] / merges['results']:4.0f} ms/result "
+                     f"({merges['results']} results in {merges['batches']} transactions)"))
+    rows.append(("  coordinator CPU / run wall", f"{cpu['exit']:5.1f} / {seconds:4.0f} s",
+                 "CPU of the coordinator process (with the Dask client and local scheduler)"))
+    return rows
 
 
 def hidden_test_seconds():
@@ -124,6 +154,7 @@ def main(argv=None):
     parser.add_argument("--workers", default="1,2,4", help="worker processes of the local clusters")
     parser.add_argument("--cluster", default=None, help="also time the workers of this Dask scheduler")
     args = parser.parse_args(argv)
+    from course.instructor.autograde import TIMINGS_ENV
     from course.instructor.tools import tool_env
     env = dict(os.environ, **tool_env())
     counts = [int(w) for w in args.workers.split(",")]
@@ -135,7 +166,7 @@ def main(argv=None):
         build_course(base, args.n)
         seq = Path(tmp) / "sequential"
         shutil.copytree(base, seq, symlinks=True)
-        t_seq, _ = run_timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], seq, env)
+        t_seq, _, _ = run_timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], seq, env)
         s_seq = scores(seq)
         plans = [(f"{w} worker{'s' * (w > 1)}", ["--workers", str(w)], w) for w in counts]
         if args.cluster:
@@ -143,17 +174,20 @@ def main(argv=None):
         for label, extra, w in plans:
             course = Path(tmp) / f"run-{len(runs)}"
             shutil.copytree(base, course, symlinks=True)
-            seconds, proc = run_timed([sys.executable, "-m", "course", "--root", str(course), "autograde",
-                                       ASSIGNMENT, *extra], course, env)
+            timings = Path(tmp) / f"timings-{len(runs)}.json"
+            seconds, proc, launched = run_timed(
+                [sys.executable, "-m", "course", "--root", str(course), "autograde", ASSIGNMENT, *extra], course,
+                dict(env, **{TIMINGS_ENV: str(timings)}))
             if proc.returncode != 0:
                 print(proc.stdout, proc.stderr, file=sys.stderr)
-            runs[label] = (w, seconds, scores(course), *verification(course))
+            spent = coordinator_rows(json.loads(timings.read_text()) if timings.exists() else None, launched, seconds)
+            runs[label] = (w, seconds, scores(course), *verification(course), spent)
 
     one = next((r[1] for r in runs.values() if r[0] == 1), None)
     rows = [("submissions", f"{args.n}", ""),
             ("nbgrader autograde (sequential)", f"{t_seq:7.1f} s", f"{args.n / t_seq:5.2f} /s")]
     ok = True
-    for label, (w, seconds, s, grading, verifying, differ, flagged) in runs.items():
+    for label, (w, seconds, s, grading, verifying, differ, flagged, spent) in runs.items():
         same = s == s_seq and not differ
         ok &= same
         rows.append((f"python -m course autograde, {label}", f"{seconds:7.1f} s",
@@ -170,6 +204,7 @@ def main(argv=None):
             rows.append((f"  scaling efficiency, {w} workers (target >= 0.8)", f"{efficiency:7.2f}", verdict))
         rows.append(("  per submission: nbgrader / verification (median)",
                      f"{grading:5.2f} s / {verifying:4.2f} s", "in the same workers"))
+        rows += spent
     hidden = hidden_test_seconds()
     rows += [(f"hidden tests of {name} (target < 2 s)", f"{sec:7.2f} s", "ok" if sec < 2 else "TOO SLOW")
              for name, sec in hidden.items()]
