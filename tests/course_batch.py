@@ -52,3 +52,33 @@ def solution_lines(assignment):
                 elif inside and len(line.strip()) >= 25:
                     lines.add(line.strip())
     return lines
+
+
+def grade_solution_and_release(root, assignment):
+    """A course at ``root`` holding ``assignment`` alone, graded: the instructor's solution and the
+    untouched release handed in by two students, autograded, feedback and export written.
+
+    ``results.json`` (each student's status, reason and notes) is written last: pass
+    ``done="results.json"`` to :func:`shared_batch`.
+    """
+    import json
+
+    from corpora import synthetic
+    from course.checks import DEFAULT_SEED
+    from course.instructor.autograde import autograde
+    from course.instructor.export import export
+    from course.instructor.feedback import feedback
+    from course.instructor.release import release
+
+    root.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment)
+    release(root, [assignment])
+    for student in ("solution", "release"):
+        synthetic.write_submission(root, root / "submitted" / student / assignment, assignment, student)
+    results = {}
+    for r in autograde(root, [assignment], workers=2, seed=DEFAULT_SEED, progress=None):
+        results[r.student] = {k: getattr(r, k) for k in ("status", "reason", "notes")}
+    feedback(root, assignment)
+    export(root, assignment)
+    (root / "results.json").write_text(json.dumps(results))

@@ -8,25 +8,19 @@ data and deterministic) are in test_course_checks.py, which finds this assignmen
 
 import contextlib
 import io
-import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-from course_batch import export_rows, shared_batch, solution_lines
+from course_batch import export_rows, grade_solution_and_release, shared_batch, solution_lines
 
 import mplib
-from corpora import synthetic
 from course import checks
-from course.checks import DEFAULT_SEED, CheckFailed
+from course.checks import CheckFailed
 from course.checks.backprop import (ANALYTIC, grad_result, loss_and_grad_result, step_result, two_layer_loss)
-from course.instructor.autograde import autograde
-from course.instructor.export import export
-from course.instructor.feedback import feedback
-from course.instructor.release import find_leaks, release
+from course.instructor.release import find_leaks
 from mplib.autograd import Tensor
 from mplib.functional import cross_entropy
 
@@ -325,11 +319,16 @@ def test_train_step_mistakes_fail(sol):
     _fails("07.train_step", relu_slope_one_at_zero, "exactly 0.*new w1")
 
 
+def _autograd_gcn(x, edge_index, weight, grad_out):
+    tx, tw = Tensor(x, requires_grad=True), Tensor(weight, requires_grad=True)
+    mplib.gcn_conv(tx, edge_index, tw).backward(grad_out)
+    return tx.grad, tw.grad
+
+
 @pytest.mark.parametrize("task, delegate", [
     ("07.numerical_gradient", lambda f, x, eps=1e-6: mplib.autograd.numerical_grad(
         lambda p: f(p["x"].data), {"x": x}, eps=eps)["x"]),
-    ("07.gcn_backward", lambda x, ei, w, g: (lambda tx, tw: (mplib.gcn_conv(tx, ei, tw).backward(g), (tx.grad, tw.grad))[1])(
-        Tensor(x, requires_grad=True), Tensor(w, requires_grad=True))),
+    ("07.gcn_backward", lambda x, ei, w, g: _autograd_gcn(x, ei, w, g)),
     ("07.softmax_cross_entropy", lambda z, y, m: mplib.autograd.value_and_grad(
         lambda p: cross_entropy(p["z"], y, index=m), {"z": z})),
 ])
@@ -356,18 +355,19 @@ _NAIVE_SOFTMAX = '''def softmax_cross_entropy(logits, labels, mask):
     grad[nodes] = p
     grad[nodes, labels[nodes]] -= 1
     return float(-np.mean(np.log(p[np.arange(len(nodes)), labels[nodes]]))), grad / len(nodes)'''
-_SUM_NOT_MEAN = '''def scatter_mean_backward(grad_out, index):
-    return grad_out[index]'''
-
-
-@pytest.mark.parametrize("gid, wrong", [
-    ("numerical_gradient", _ONE_SIDED), ("gcn_backward", _NO_TRANSPOSE + "\n\n\n" + '''def gcn_matrix(edge_index, num_nodes):
+_GCN_MATRIX = '''def gcn_matrix(edge_index, num_nodes):
     src, dst = edge_index
     keep = src != dst
     a = np.eye(num_nodes)
     np.add.at(a, (dst[keep], src[keep]), 1.0)
     d = 1 / np.sqrt(a.sum(axis=1))
-    return d[:, None] * a * d[None, :]'''),
+    return d[:, None] * a * d[None, :]'''
+_SUM_NOT_MEAN = '''def scatter_mean_backward(grad_out, index):
+    return grad_out[index]'''
+
+
+@pytest.mark.parametrize("gid, wrong", [
+    ("numerical_gradient", _ONE_SIDED), ("gcn_backward", _NO_TRANSPOSE + "\n\n\n" + _GCN_MATRIX),
     ("softmax_cross_entropy", _NAIVE_SOFTMAX), ("scatter_mean_backward", _SUM_NOT_MEAN),
 ], ids=["one-sided-difference", "gcn-without-transpose", "softmax-without-shift", "mean-as-sum"])
 def test_visible_tests_catch_the_classic_mistakes(gid, wrong):
@@ -394,24 +394,10 @@ def test_visible_tests_catch_the_classic_mistakes(gid, wrong):
 # -- a real nbgrader run ---------------------------------------------------------------------
 
 
-def _build(root):
-    root.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    release(root, [ASSIGNMENT])
-    for student in ("solution", "release"):
-        synthetic.write_submission(root, root / "submitted" / student / ASSIGNMENT, ASSIGNMENT, student)
-    results = {}
-    for r in autograde(root, [ASSIGNMENT], workers=2, seed=DEFAULT_SEED, progress=None):
-        results[r.student] = {k: getattr(r, k) for k in ("status", "reason", "notes")}
-    feedback(root, ASSIGNMENT)
-    export(root, ASSIGNMENT)
-    (root / "results.json").write_text(json.dumps(results))
-
-
 @pytest.fixture(scope="session")
 def batch07(tmp_path_factory):
-    return shared_batch(tmp_path_factory, "course-batch-07", _build, done="results.json")
+    return shared_batch(tmp_path_factory, "course-batch-07",
+                        lambda root: grade_solution_and_release(root, ASSIGNMENT), done="results.json")
 
 
 def test_release_has_no_solution_or_hidden_tests():

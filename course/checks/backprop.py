@@ -242,7 +242,8 @@ def cases_scatter_mean_backward(rng):
                           (rng.standard_normal((n, f)), np.ascontiguousarray(ei[1]))))
     n = int(rng.integers(3, 6))
     index = np.repeat(np.arange(n), rng.integers(1, 4, n)).astype(np.int64)
-    cases.append(Case("every node receives 1 to 3 messages", (rng.standard_normal((n, 2)), index[rng.permutation(len(index))])))
+    cases.append(Case("every node receives 1 to 3 messages",
+                      (rng.standard_normal((n, 2)), index[rng.permutation(len(index))])))
     return cases
 
 
