@@ -69,7 +69,7 @@ class ForkedKernel:
 class Zygote:
     """Handle on the zygote process: ``spawn(cmd, env, cwd)`` returns a :class:`ForkedKernel`."""
 
-    def __init__(self, preload=PRELOAD):
+    def __init__(self, preload=PRELOAD, env=None):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         # A fresh interpreter, not a fork of this process: a Dask worker runs threads, and a forked
@@ -78,7 +78,7 @@ class Zygote:
         code = ("import sys; from course.instructor.kernels import _zygote_main; "
                 "_zygote_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(','))")
         self._proc = subprocess.Popen([sys.executable, "-c", code, str(req_r), str(rep_w), ",".join(preload)],
-                                      pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
+                                      pass_fds=(req_r, rep_w), env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(req_r)
         os.close(rep_w)
@@ -154,11 +154,15 @@ def _kernel_main(msg):
         os._exit(code)
 
 
-def start_zygote():
-    """Start this process's zygote (a fresh interpreter; safe in a threaded process such as a Dask worker)."""
+def start_zygote(env=None):
+    """Start this process's zygote (a fresh interpreter; safe in a threaded process such as a Dask worker).
+
+    ``env``: the zygote's environment (default: this process's); each kernel gets its own from
+    jupyter_client, but the zygote's ``PYTHONPATH`` decides where the preloaded modules come from.
+    """
     global _zygote
     if _zygote is None or not _zygote.alive():
-        _zygote = Zygote()
+        _zygote = Zygote(env=env)
     return _zygote
 
 
