@@ -27,9 +27,10 @@ selected on the validation nodes, by the rule of the paper it reproduces (GCN an
 validation loss; GAT: loss and accuracy; WebKB MLP: accuracy; WebKB GCN: Kipf's stopping rule,
 its window picked by mean validation accuracy; FreeSolv: validation RMSE).
 
-Time: about 18 minutes of CPU in all, GAT most of it (about 40 s per run on Cora and
-CiteSeer, against about 1 s for GCN); on a shared, loaded machine the wall time is
-several times longer, so each row also reports CPU seconds (``cpu_s_per_run``).
+Time: about 25 minutes of CPU in all, GAT most of it (about 35 s per run on CiteSeer
+under the authors' stopping rule, against about 1 s for GCN; the WebKB MLP's 2000 epochs
+take about 9 s per split); on a shared, loaded machine the wall time is several times
+longer, so the Planetoid rows also report CPU seconds (``cpu_s_per_run``).
 
 Run: ``.venv/bin/python benchmarks/reproduce.py [--quick] [--only cora/gcn texas ...]``;
 ``--merge`` updates only the rows run in an existing JSON, ``--seeds``/``--splits``/
