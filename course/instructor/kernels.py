@@ -179,6 +179,13 @@ class ZygoteKernelManager(AsyncKernelManager):
         provisioner.cwd = kw.get("cwd")
         self._reconcile_connection_info(provisioner.connection_info)
 
+    async def _async_wait(self, pollinterval=0.1):
+        # jupyter_client polls every 0.1 s for the kernel to exit after its shutdown request;
+        # a forked kernel's poll is one os.kill(pid, 0), so poll every 10 ms (shutdown of
+        # each notebook's kernel ends ~0.05 s sooner, on the worker's critical path)
+        forked = isinstance(getattr(self.provisioner, "process", None), ForkedKernel)
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01) if forked else pollinterval)
+
 
 class FastExecute(Execute):
     """nbgrader's ``Execute`` (same options, configured as ``Execute``) with zygote-forked kernels."""
