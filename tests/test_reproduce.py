@@ -141,13 +141,14 @@ def test_stop_kipf_is_kipf_and_wellings_rule(losses, window):
     assert reproduce.stop_kipf(losses, window) == expected
 
 
-def _webkb_run(texas, arch, epochs, window, shapes):
+def _webkb_run(texas, arch, epochs, window, shapes, penalty=None):
     data, x = texas
     model = reproduce.webkb_model(arch, x, data.edge_index, data.num_nodes, hidden=16)
     params = train.init_params(shapes, rng=0)
     tr, va, _ = (np.flatnonzero(m) for m in (data.train_mask, data.val_mask, data.test_mask))
     optimizer = train.Adam(lr=0.01, weight_decay=1e-3)
-    return reproduce.train_webkb(model, params, data, data.y, tr, va, optimizer, epochs, 0, window=window)
+    return reproduce.train_webkb(model, params, data, data.y, tr, va, optimizer, epochs, 0, window=window,
+                                 penalty=penalty)
 
 
 def test_train_webkb_keeps_the_last_epoch_with_the_best_val_acc(texas):
@@ -173,6 +174,11 @@ def test_train_webkb_stops_by_kipfs_rule_and_keeps_the_last_parameters(texas):
     assert loss_again == loss
     for k in last:
         np.testing.assert_array_equal(last[k], again[k])
+    # the penalty (Kipf's L2 term) is added to the loss the rule reads: a constant one shifts the
+    # curve and, the rule comparing the loss with a mean of losses, stops at the same epoch
+    shifted, _, loss_shifted = _webkb_run(texas, "gcn", 300, 3, shapes, penalty=lambda p: 0.25)
+    assert loss_shifted == pytest.approx([v + 0.25 for v in loss], abs=1e-12)
+    np.testing.assert_array_equal(shifted["W1"], last["W1"])
 
 
 # ---------------------------------------------------------------------- the command: table and JSON
