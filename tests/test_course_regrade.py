@@ -1,9 +1,11 @@
 """Re-grading (issue 11): a failed re-grade keeps the previous result and the manual scores;
 each submission's seed is stored in the gradebook and reused unless ``--seed`` is given."""
 
+import random
 import shutil
 
 import pytest
+from nbgrader.api import MissingEntry
 from course_small import ASSIGNMENT, TIMEOUT, export_table, new_course, write_batch
 
 from corpora import synthetic
@@ -90,3 +92,83 @@ def test_seed_is_stored_per_submission_and_reused(tmp_path, monkeypatch):
     write_batch(root, {"cy": "solution"})
     _autograde(root, "--student", "cy")
     assert gradebook.stored_seed(root, ASSIGNMENT, "cy") == 11
+
+
+def _results(root, students, rng, status="graded"):
+    """Results as a worker returns them, with random automatic scores for every test cell of the assignment."""
+    out = []
+    with gradebook.open_gradebook(root) as gb:
+        notebooks = gb.find_assignment(ASSIGNMENT).notebooks
+        for student in students:
+            result = {"student": student, "assignment": ASSIGNMENT, "seed": rng.randrange(1000), "notes": [],
+                      "scores": {}, "max_scores": {}, "worker": "w", "fingerprint": f"f-{student}",
+                      "status": status, "reason": "" if status == "graded" else "the kernel died"}
+            if status == "graded":
+                result["timestamp"] = None
+                result["notebooks"] = {
+                    nb.name: {"late_submission_penalty": None,
+                              "grades": {c.name: float(rng.randrange(int(c.max_score) + 1)) for c in nb.grade_cells},
+                              "comments": {c.name: f"{student} {c.name}" for c in nb.solution_cells}}
+                    for nb in notebooks}
+                result["files"] = {f"{nb.name}.ipynb": student.encode() for nb in notebooks}
+            out.append(result)
+    return out
+
+
+def _recorded(root, students):
+    """What the course recorded of each student: automatic scores, comments, seed, status."""
+    from course.instructor.status import load_status
+    out = {}
+    with gradebook.open_gradebook(root) as gb:
+        for student in students:
+            try:
+                sub = gb.find_submission(ASSIGNMENT, student)
+                cells = {(nb.name, g.name): g.auto_score for nb in sub.notebooks for g in nb.grades}
+                cells.update({(nb.name, c.name): c.auto_comment for nb in sub.notebooks for c in nb.comments})
+            except MissingEntry:
+                cells = None
+            status = load_status(root, ASSIGNMENT, student)
+            out[student] = (cells, gradebook.stored_seed(root, ASSIGNMENT, student),
+                            status and (status.status, status.notes, status.seed))
+    return out
+
+
+def test_batched_merge_equals_merging_one_at_a_time(tmp_path):
+    """merge_batch (one transaction, the coordinator's way) records exactly what merging each result
+    alone records, and what the workers sent; a result that cannot be merged costs only itself."""
+    from course.instructor.autograde import merge, merge_batch
+    rng = random.Random(17)
+    one = new_course(tmp_path / "one")
+    batched = shutil.copytree(one, tmp_path / "batched")
+    students = [f"s{k}" for k in range(6)]
+    first = _results(one, students, rng)
+    # then: two failed re-grades (kept), a failure never graded before, two graded again
+    second = (_results(one, students[:2], rng, status="failed") + _results(one, ["new"], rng, status="failed")
+              + _results(one, students[2:4], rng))
+    for result in first + second:
+        merge(one, result)
+    with gradebook.open_gradebook(batched) as gb:
+        merge_batch(batched, first, gb)
+        statuses = merge_batch(batched, second, gb)
+    everyone = students + ["new"]
+    assert _recorded(batched, everyone) == _recorded(one, everyone)
+    assert [s.kept for s in statuses] == [True, True, False, False, False]
+
+    recorded = _recorded(batched, everyone)
+    latest = {r["student"]: r for r in first + second if r["status"] == "graded"}
+    for student, result in latest.items():  # the scores the worker sent, independently of merge
+        sent = {(nb, name): score for nb, v in result["notebooks"].items() for name, score in v["grades"].items()}
+        assert {k: v for k, v in recorded[student][0].items() if k in sent} == sent
+        assert recorded[student][1] == result["seed"]
+        assert (batched / "autograded" / student / ASSIGNMENT).is_dir()
+    assert recorded["s0"][2][0] == "graded" and "re-grade failed" in recorded["s0"][2][1][-1]
+    assert recorded["new"][0] is None and recorded["new"][2][0] == "failed"
+
+    # a batch holding a result the gradebook cannot take: the others are merged, its error is raised
+    good, bad = _results(batched, ["late"], rng) + _results(batched, ["odd"], rng)
+    bad["notebooks"] = {"no-such-notebook": next(iter(bad["notebooks"].values()))}
+    with pytest.raises(MissingEntry, match="no-such-notebook"):
+        merge_batch(batched, [good, bad])
+    after = _recorded(batched, ["late", "odd"])
+    assert after["late"][2][0] == "graded" and after["late"][1] == good["seed"]
+    assert after["odd"] == (None, None, None)

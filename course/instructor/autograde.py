@@ -57,8 +57,8 @@ from ..cells import cell_key
 from ..checks import DEFAULT_SEED, SEED_ENV
 from ..verify.submission import verify_submission
 from . import engine
-from .gradebook import copy_assignments, has_gradebook, open_gradebook, open_url, roster, store_seed, \
-    stored_seeds
+from .gradebook import copy_assignments, ensure_seed_table, has_gradebook, open_gradebook, open_url, roster, \
+    store_seed, stored_seeds
 from .kernels import FastExecute, start_zygote
 from .plugins import NOTE
 from .release import release
@@ -499,6 +499,7 @@ def merge_batch(root, results, gb=None):
     if gb is None:
         with open_gradebook(root) as gb:
             return merge_batch(root, results, gb)
+    ensure_seed_table(gb)  # before the transaction below: creating it inside would wait for its lock
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy chatter from nbgrader's own session handling
         try:
@@ -594,6 +595,7 @@ def grade_all(root, pairs, workers=None, seed=None, timeout=None, progress=True,
     """
     clock = _Clock()
     root = Path(root).resolve()
+    pairs = list(dict.fromkeys(pairs))  # a submission named twice is graded once
     if progress is True:  # the stream of this call, not of import time (a test may capture it)
         progress = sys.stderr
     if cluster:

@@ -31,7 +31,7 @@ from .tools import PipelineError
 
 __all__ = ["GradebookError", "db_url", "gradebook_path", "has_gradebook", "open_gradebook", "open_url",
            "roster", "stored_seed", "stored_seeds", "store_seed", "manual_grades", "copy_assignments",
-           "schema_version"]
+           "schema_version", "ensure_seed_table"]
 
 
 class GradebookError(PipelineError):
@@ -128,6 +128,13 @@ def _table(gb):
         meta.create_all(gb.engine, checkfirst=True)
         gb._course_grading = table
     return table
+
+
+def ensure_seed_table(gb):
+    """Create the ``course_grading`` table of ``gb`` if needed, in a transaction of its own: call it
+    before writing seeds with ``store_seed(..., commit=False)`` (with SQLite a table created beside
+    an open write transaction would wait for its lock)."""
+    _table(gb)
 
 
 def stored_seeds(gb, assignment):
