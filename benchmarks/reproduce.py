@@ -12,12 +12,13 @@ Trains, in numpy through mplib's public API (:mod:`mplib.autograd`, :mod:`mplib.
   H2GCN, Zhu et al., NeurIPS 2020) on Texas, Wisconsin and Cornell over the 10
   Geom-GCN splits, MLP and GCN trained as H2GCN's code trains its baselines (see
   ``run_webkb``). Target: the MLP beats the GCN by >= 15 points, and GraphSAGE
-  recovers (>= 10 points above the GCN, within 5 points of the MLP).
+  recovers (>= 10 points above the GCN, and at least two thirds of the MLP - GCN gap).
 - A message-passing network regressing FreeSolv's hydration free energies over
   random 80/10/10 splits, against MoleculeNet's graph convolution (Wu et al., Chem.
   Sci. 2018: test RMSE 1.40 kcal/mol). Target: RMSE at most 1.40 + 0.3.
 - Speed: seconds per training run (``s_per_run``) and peak memory of one GCN and one
-  GAT run on Cora; PyTorch Geometric side by side with one thread when it is installed.
+  GAT run on Cora; PyTorch Geometric side by side with one thread when it is installed
+  (``make bench-pyg`` puts it in ``.venv-pyg``; this run then calls ``bench_pyg.py`` there).
 
 Prints a table *ours vs paper* (``MISSED`` where a target is missed) and writes
 ``_build/reproduce.json``: ``{"cora/gcn": {"acc_mean", "acc_std", "seeds", "paper",
@@ -40,6 +41,7 @@ Run: ``.venv/bin/python benchmarks/reproduce.py [--quick] [--only cora/gcn texas
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -77,6 +79,17 @@ PAPER_WEBKB = {
     "cornell": {"mlp": (81.08, 6.37), "gcn": (57.03, 4.67), "sage": (75.95, 5.01)},
 }
 PAPER_WEBKB_SOURCE = "Zhu et al. 2020 (H2GCN), Table 5"
+# What "MLP beats GCN by a wide margin and the heterophily-aware design recovers" means, in points:
+# MLP - GCN >= 15, SAGE - GCN >= 10, and SAGE closes at least two thirds of the MLP - GCN gap.
+# The paper's own table meets all three on the three graphs (shares 102 %, 84 %, 79 %); an earlier
+# "SAGE within 5 points of MLP" did not (Cornell: 81.08 - 75.95 = 5.13).
+WEBKB_GAP, WEBKB_RECOVER, WEBKB_SHARE = 15.0, 10.0, 2 / 3
+
+
+def webkb_targets(mlp, gcn, sage):
+    """``(gap_ok, recover_ok)`` for the mean test accuracies (%) of the three models on one WebKB graph."""
+    gap = mlp - gcn
+    return gap >= WEBKB_GAP, sage - gcn >= WEBKB_RECOVER and sage - gcn >= WEBKB_SHARE * gap
 PAPER_FREESOLV = (1.40, "MoleculeNet (Wu et al. 2018), graph convolution, random split, test RMSE")
 TOLERANCE = 1.5
 
@@ -361,45 +374,27 @@ def peak_memory_mb(fn):
 
 
 def pyg_side_by_side():
-    """Seconds per run of PyG's GCN and GAT on the same data with one thread, or None if PyG is absent."""
-    try:
-        import torch
-        import torch_geometric  # noqa: F401
-        from torch_geometric.nn import GATConv, GCNConv
-    except ImportError:
+    """mplib against PyTorch Geometric as ``make bench-pyg`` measures it, or None where PyG is not installed.
+
+    Runs ``benchmarks/bench_pyg.py`` (same arrays, 200 epochs each, one thread, CPU seconds, in
+    subprocesses of their own) with the Python of ``.venv-pyg`` (built by ``make bench-pyg``) or,
+    failing that, this one if it has PyG; returns ``{"gcn": row, "gat": row}`` from its JSON
+    (``row["ratio"]`` is mplib / PyG), which it writes to ``_build/bench_pyg.json``.
+    """
+    python = ROOT / ".venv-pyg" / "bin" / "python"
+    if not python.exists():
+        try:
+            import torch_geometric  # noqa: F401
+        except ImportError:
+            return None
+        python = Path(sys.executable)
+    out = ROOT / "_build" / "bench_pyg.json"
+    out.unlink(missing_ok=True)  # a failed run must not leave an older table to be read
+    subprocess.run([str(python), str(ROOT / "benchmarks" / "bench_pyg.py"), "--out", str(out)], check=False)
+    report = json.loads(out.read_text()) if out.exists() else {}
+    if "cora/gcn" not in report or report["cora/gcn"].get("pyg") is None:
         return None
-    torch.set_num_threads(1)
-    out = {}
-    for arch in ("gcn", "gat"):
-        data = datasets.load("cora", sparse=True)
-        x = torch.tensor(row_normalise(data.x).toarray(), dtype=torch.float32)
-        ei = torch.tensor(data.edge_index)
-        y = torch.tensor(data.y)
-        tr, va, _ = (torch.tensor(m) for m in (data.train_mask, data.val_mask, data.test_mask))
-        torch.manual_seed(0)
-        if arch == "gcn":
-            convs = torch.nn.ModuleList([GCNConv(x.shape[1], 16), GCNConv(16, 7)])
-            p_drop, lr, epochs = 0.5, 0.01, 200
-        else:
-            convs = torch.nn.ModuleList([GATConv(x.shape[1], 8, heads=8, dropout=0.6),
-                                         GATConv(64, 7, heads=1, concat=False, dropout=0.6)])
-            p_drop, lr, epochs = 0.6, 0.005, 300
-        opt = torch.optim.Adam(convs.parameters(), lr=lr, weight_decay=5e-4)
-        act = torch.relu if arch == "gcn" else torch.nn.functional.elu
-        start = time.perf_counter()
-        for _ in range(epochs):
-            convs.train()
-            opt.zero_grad()
-            h = act(convs[0](torch.nn.functional.dropout(x, p_drop, True), ei))
-            logits = convs[1](torch.nn.functional.dropout(h, p_drop, True), ei)
-            torch.nn.functional.cross_entropy(logits[tr], y[tr]).backward()
-            opt.step()
-            convs.eval()
-            with torch.no_grad():
-                h = act(convs[0](x, ei))
-                torch.nn.functional.cross_entropy(convs[1](h, ei)[va], y[va])
-        out[arch] = (time.perf_counter() - start, epochs)
-    return out
+    return {arch: report[f"cora/{arch}"] for arch in ("gcn", "gat")}
 
 
 # ---------------------------------------------------------------------- the run
@@ -487,12 +482,12 @@ def main(argv=None):
                                          "s_per_run": float(np.mean(secs)),
                                          **({"window": window} if window else {})}
         m, g, s = (results[f"{name}/{a}"]["acc_mean"] for a in ("mlp", "gcn", "sage"))
-        gap_ok = m - g >= 15
-        recover_ok = s - g >= 10 and s >= m - 5
-        for arch, ok, note in (("mlp", gap_ok, f"MLP - GCN = {m - g:.1f} (>= 15)"),
+        gap_ok, recover_ok = webkb_targets(m, g, s)
+        for arch, ok, note in (("mlp", gap_ok, f"MLP - GCN = {m - g:.1f} (>= {WEBKB_GAP})"),
                                ("gcn", gap_ok, ""),
-                               ("sage", recover_ok, f"SAGE - GCN = {s - g:.1f} (>= 10), MLP - SAGE = {m - s:.1f} "
-                                                   "(<= 5)")):
+                               ("sage", recover_ok, f"SAGE - GCN = {s - g:.1f} (>= {WEBKB_RECOVER}), "
+                                                   f"recovers {(s - g) / (m - g):.0%} of MLP - GCN "
+                                                   f"(>= {WEBKB_SHARE:.0%})")):
             r = results[f"{name}/{arch}"]
             r["ok"] = ok
             report(f"{name}/{arch}", f"{r['acc_mean']:.1f} ± {r['acc_std']:.1f} ({splits} splits)",
@@ -526,15 +521,17 @@ def main(argv=None):
                   f"{speed[arch]:.0f} MB (tracemalloc)")
         if pyg is None:
             print("PyTorch Geometric is not installed: no side-by-side timing (target: <= 1.5x PyG's CPU time, "
-                  "one thread)")
+                  "one thread); `make bench-pyg` installs it in .venv-pyg, after which this run includes it")
             results["speed"]["pyg"] = None
         else:
-            for arch, (seconds, epochs) in pyg.items():
-                ratio = timed[arch] / seconds
-                results["speed"][f"cora/{arch}"].update({"pyg_s_per_run": seconds, "pyg_epochs": epochs,
-                                                         "ratio": ratio})
-                print(f"speed cora/{arch}: PyG {seconds:.2f} s ({epochs} epochs), ratio {ratio:.2f} "
-                      f"{'ok' if ratio <= 1.5 else 'MISSED'} (target <= 1.5)")
+            for arch, row in pyg.items():
+                results["speed"][f"cora/{arch}"].update({"bench_pyg": row})
+                print(f"speed cora/{arch}, 200 epochs each (bench_pyg.py): mplib {row['mplib']['cpu_s_per_run']:.2f} s, "
+                      f"PyG {row['pyg']['cpu_s_per_run']:.2f} s CPU per run, ratio {row['ratio']:.2f} "
+                      f"{'ok' if row['ok'] else 'MISSED'} (target <= 1.5); peak MB {row['mplib']['peak_rss_mb']:.0f} "
+                      f"/ {row['pyg']['peak_rss_mb']:.0f}")
+                if not row["ok"]:
+                    missed.append(f"speed cora/{arch}")
 
     save()
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} "

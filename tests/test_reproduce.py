@@ -220,5 +220,21 @@ def test_main_quick_run_writes_the_table_and_the_json(tmp_path, capsys):
     assert merged["cornell/gcn"]["window"] in reproduce.WEBKB_WINDOWS
     m, g, s = (merged[f"cornell/{a}"]["acc_mean"] for a in ("mlp", "gcn", "sage"))
     assert merged["cornell/mlp"]["ok"] == merged["cornell/gcn"]["ok"] == (m - g >= 15)
-    assert merged["cornell/sage"]["ok"] == (s - g >= 10 and s >= m - 5)
+    assert merged["cornell/sage"]["ok"] == (s - g >= 10 and (s - g) >= 2 / 3 * (m - g))
     assert code == (0 if all(merged[f"cornell/{a}"]["ok"] for a in ("mlp", "gcn", "sage")) else 1)
+
+
+def test_the_papers_own_webkb_table_meets_the_targets():
+    """A target the published numbers miss would ask more of mplib than of the paper."""
+    for name, paper in reproduce.PAPER_WEBKB.items():
+        assert reproduce.webkb_targets(paper["mlp"][0], paper["gcn"][0], paper["sage"][0]) == (True, True), name
+
+
+@pytest.mark.parametrize("mlp, gcn, sage, expected", [
+    (80.0, 66.0, 80.0, (False, True)),    # gap of 14 points: not wide
+    (80.0, 60.0, 69.0, (True, False)),    # SAGE 9 points above GCN
+    (90.0, 60.0, 79.0, (True, False)),    # 19 of 30 points: under two thirds
+    (90.0, 60.0, 80.0, (True, True)),     # 20 of 30: exactly two thirds
+])
+def test_webkb_targets_at_their_edges(mlp, gcn, sage, expected):
+    assert reproduce.webkb_targets(mlp, gcn, sage) == expected
