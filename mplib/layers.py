@@ -13,7 +13,7 @@ of weights, laid out like ``torch.nn.Sequential(Linear, ReLU, ..., Linear)``.
 
 Where a layer is one round of the book's ψ, ⊕, φ, it is written as a call to
 :func:`mplib.propagate` (GraphSAGE, GIN, NNConv, EdgeConv); GCN is the sparse
-product :math:`\tilde A X W`, and GAT computes its attention over each node's
+product :math:`\hat S X W`, and GAT computes its attention over each node's
 incoming edges before it aggregates.
 
 Training uses these same functions. Every operation below (``@``, ``+``,
@@ -120,7 +120,7 @@ def make_mlp(weights, biases=None):
 
 
 def gcn_norm(edge_index, num_nodes, edge_weight=None):
-    r"""The normalised adjacency :math:`\tilde A = \hat D^{-1/2} (A + I) \hat D^{-1/2}` of :func:`gcn_conv`.
+    r"""The normalised adjacency :math:`\hat S = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}` of :func:`gcn_conv`.
 
     It depends on the graph only, so a training loop can compute it once and
     pass it to every :func:`gcn_conv` call as ``adj`` (PyG's ``cached=True``).
@@ -175,11 +175,11 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
     r"""Graph convolution of Kipf & Welling (PyG ``GCNConv``).
 
     .. math::
-        X' = \hat D^{-1/2} \hat A \hat D^{-1/2} X W + b, \qquad
-        \hat A = A + I, \quad \hat D_{ii} = \textstyle\sum_j \hat A_{ij}
+        X' = \hat S X W + b, \qquad \hat S = \tilde D^{-1/2} \tilde A \tilde D^{-1/2}, \qquad
+        \tilde A = A + I, \quad \tilde D_{ii} = \textstyle\sum_j \tilde A_{ij}
 
     with :math:`A_{ij}` the number (or total weight) of edges ``j -> i``, so
-    :math:`\hat D_{ii}` is the in-degree of ``i`` counting its self-loop.
+    :math:`\tilde D_{ii}` is the in-degree of ``i`` counting its self-loop.
 
     Parameters
     ----------
@@ -190,7 +190,7 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
     edge_weight : array_like, shape (E,), optional
         Non-negative weight of each edge (default 1).
     adj : scipy sparse matrix, shape (N, N), optional
-        :math:`\hat D^{-1/2} \hat A \hat D^{-1/2}` precomputed by :func:`gcn_norm`
+        :math:`\hat S` precomputed by :func:`gcn_norm`
         (from the same ``edge_index`` and ``edge_weight``: it is trusted, not
         checked), to save recomputing it at every call of a training loop.
 
@@ -206,7 +206,7 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
 
     Examples
     --------
-    Two nodes joined both ways: :math:`\hat A` is all ones, every degree is 2.
+    Two nodes joined both ways: :math:`\tilde A` is all ones, every degree is 2.
 
     >>> gcn_conv([[1.0], [2.0]], [[0, 1], [1, 0]], weight=[[1.0]])
     array([[1.5],
@@ -218,7 +218,7 @@ def gcn_conv(x, edge_index, weight, bias=None, edge_weight=None, adj=None):
     gets exactly one, with weight 1, unless it already had one, which is kept
     (with its own weight; of several loops on one node only one survives).
     Parallel edges add up in :math:`A`. A node of total in-weight 0 is given
-    :math:`\hat D^{-1/2} = 0` instead of infinity.
+    :math:`\tilde D^{-1/2} = 0` instead of infinity.
 
     References
     ----------

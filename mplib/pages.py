@@ -105,7 +105,7 @@ def karate_club():
 
 
 def karate_gcn(p, data, training, rng, dropout_p=0.5, adj=None):
-    r"""Kipf & Welling's two-layer GCN on one-hot features: :math:`Z = \tilde A\,\mathrm{ReLU}(\tilde A X W_1 + b_1) W_2 + b_2`.
+    r"""Kipf & Welling's two-layer GCN on one-hot features: :math:`Z = \hat S\,\mathrm{ReLU}(\hat S X W_1 + b_1) W_2 + b_2`.
 
     The input of member ``k`` is its one-hot indicator (``X = I``), so the network
     sees the friendships only. Dropout acts on the hidden layer while ``training``.
@@ -120,7 +120,7 @@ def karate_gcn(p, data, training, rng, dropout_p=0.5, adj=None):
         Draws the dropout mask.
     dropout_p : float
     adj : sparse matrix, optional
-        :math:`\tilde A` from :func:`mplib.nn.gcn_norm`; computed from ``data`` when not given
+        :math:`\hat S` from :func:`mplib.nn.gcn_norm`; computed from ``data`` when not given
         (pass it to save that work every epoch).
     """
     if adj is None:
