@@ -9,7 +9,9 @@ the readouts by hand. The weightless depth sweep is recomputed on the same SBM g
 Cora with a scipy GCN matrix, the Laplacian quadratic form for the energy, the singular
 directions from ``eigh`` (the page uses ``svds``) and ridge by least squares on the primal
 (the page solves the dual). The trained sweep is checked for what the prose says of it: the
-seed means, the orderings and the monotone trends.
+seed means, the orderings and the monotone trends. The barbell transfer task is checked by
+networkx's shortest paths (depth equals the distance; the remedies' shortcuts) and by a binomial
+band around the chance level 1 / classes for the plain GCN.
 """
 
 import itertools
@@ -371,6 +373,42 @@ def test_curvature_falls_under_the_resistance_rewiring(v):
 def test_fully_adjacent_attention_helps_on_tree_neighbors_match(v):
     assert v["nm_depth"] == 3 and v["nm_tail"] < v["nm_steps"]
     assert 0.5 < v["nm_plain"] < v["nm_fa"] - 0.03
+
+
+
+def test_barbell_transfer_reaches_exactly_and_the_shortcuts_shorten(v):
+    """The GCN has as many layers as hops from u to v; the remedies' hops by networkx."""
+    m, L, k = v["sq_m"], v["sq_L"], v["sq_k"]
+    G = mplib_barbell(m, L)
+    n, u, w = len(G), 0, 2 * m + L - 1
+    assert v["tr_hops_orig"] == nx.shortest_path_length(G, u, w) == k   # just enough rounds
+    H = G.copy()
+    H.add_edges_from((n, a) for a in range(n))
+    R = G.copy()
+    R.add_edges_from(tuple(e) for e in v["sq_added"])
+    assert v["tr_hops"] == [k, nx.shortest_path_length(H, u, w), nx.shortest_path_length(R, u, w)]
+    assert v["tr_hops"][1] == 2                          # through the virtual node
+    # "the rewiring's two edges land next to the target": each touches v or a neighbour of v
+    assert all(w in e or G.has_edge(w, e[1]) for e in v["sq_added"])
+    assert v["tr_hops_rw"] == v["tr_hops"][2] < k
+
+
+def test_barbell_transfer_original_at_chance_remedies_across(v):
+    """The plain GCN scores within a binomial band around chance; every remedy far above it."""
+    c, n_test = v["tr_classes"], v["tr_test"]
+    assert v["tr_chance"] == pytest.approx(1 / c)
+    assert n_test >= 200 and n_test % v["tr_batch"] == 0
+    accs = {key: v[f"tr_acc_{key}"] for key in ("orig", "vn", "rw", "fa")}
+    for acc in accs.values():                            # a fraction of the test instances
+        assert acc * n_test == pytest.approx(round(acc * n_test))
+    # "no better than guessing": within four binomial standard deviations of 1 / c
+    p = 1 / c
+    assert abs(accs["orig"] - p) <= 4 * math.sqrt(p * (1 - p) / n_test)
+    # "every remedy gets the label across", "at least tr_gain_min above the original"
+    gains = [accs[key] - accs["orig"] for key in ("vn", "rw", "fa")]
+    assert v["tr_gain_min"] == pytest.approx(min(gains))
+    assert v["tr_gain_min"] > 0.5
+    assert min(accs[key] for key in ("vn", "rw", "fa")) > 0.9
 
 
 # -- past 1-WL -----------------------------------------------------------------------------
