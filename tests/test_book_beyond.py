@@ -398,7 +398,11 @@ def test_barbell_transfer_original_at_chance_remedies_across(v):
     c, n_test = v["tr_classes"], v["tr_test"]
     assert v["tr_chance"] == pytest.approx(1 / c)
     assert n_test >= 200 and n_test % v["tr_batch"] == 0
-    accs = {key: v[f"tr_acc_{key}"] for key in ("orig", "vn", "rw", "fa")}
+    accs = {"orig": v["tr_acc_orig"], "vn": v["tr_acc_vn"], "rw": v["tr_acc_rw"],
+            "fa": v["tr_acc_fa"]}
+    # the budget the robustness over seeds 0-7 was checked at (every remedy 1.000, original
+    # 0.27-0.37); a smaller one left some remedies at chance on some seeds
+    assert v["tr_steps"] == 200 and v["tr_hidden"] == 32 and v["tr_batch"] == 32
     for acc in accs.values():                            # a fraction of the test instances
         assert acc * n_test == pytest.approx(round(acc * n_test))
     # "no better than guessing": within four binomial standard deviations of 1 / c
