@@ -370,9 +370,13 @@ def test_curvature_falls_under_the_resistance_rewiring(v):
     assert v["sq_curv_after"] < v["sq_curv_before"]
 
 
-def test_fully_adjacent_attention_helps_on_tree_neighbors_match(v):
-    assert v["nm_depth"] == 3 and v["nm_tail"] < v["nm_steps"]
-    assert 0.5 < v["nm_plain"] < v["nm_fa"] - 0.03
+def test_attention_to_the_root_helps_on_tree_neighbors_match_and_a_summing_hub_does_not(v):
+    """Answers are fair coin flips (chance 0.5). The orderings and margins the prose states held
+    on seeds 0-4 at this budget (400 steps): sums only 0.77-0.85, attention 0.96-1.00, virtual
+    node 0.64-0.72; at 200 steps the attention's lead was not there on every seed."""
+    assert v["nm_depth"] == 3 and v["nm_tail"] < v["nm_steps"] == 400
+    assert 0.5 < v["nm_vn"] < v["nm_plain"] - 0.05          # "below the sums-only network"
+    assert v["nm_plain"] + 0.1 < v["nm_fa"]                 # "a direct look-up is easier"
 
 
 
