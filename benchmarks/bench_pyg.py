@@ -153,7 +153,7 @@ def pyg_run(arch, seed, epochs, prepared):
         p_drop, act = 0.6, F.elu
         optimizer = torch.optim.Adam(convs.parameters(), lr=0.005, weight_decay=5e-4)
 
-    def sparse_dropout(x, training):  # reproduce.sparse_dropout: only the stored entries can be dropped
+    def sparse_dropout(x, training):  # as mplib.functional.dropout on a sparse input: only the stored entries
         if not training:
             return x
         values = F.dropout(x.values(), p_drop, training)

@@ -103,17 +103,6 @@ def row_normalise(x):
     return sp.csr_array(sp.diags_array(1.0 / np.where(sums > 0, sums, 1.0)) @ x)
 
 
-def sparse_dropout(x, p, training, rng):
-    """Dropout on a sparse constant input: only the stored entries can be dropped (Kipf & Welling's sparse dropout).
-
-    On the dense matrix this is exactly :func:`mplib.functional.dropout` (a zero stays zero).
-    """
-    if not training or p == 0:
-        return x
-    keep = rng.random(x.nnz) >= p
-    return sp.csr_array((x.data * keep / (1.0 - p), x.indices, x.indptr), shape=x.shape)
-
-
 class SplitDecayAdam:
     """Adam with L2 weight decay on some parameters only (Kipf & Welling decay the first layer's weights)."""
 
@@ -146,7 +135,7 @@ def gcn_model(x, edge_index, num_nodes, p_drop=0.5):
     eye = np.eye(16)
 
     def model(p, data, training, rng):
-        h = sparse_matmul(sparse_dropout(x, p_drop, training, rng), p["W1"])          # X W1
+        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])          # X W1
         h = relu(nn.gcn_conv(h, edge_index, eye, p["b1"], adj=adj))                   # Â (X W1) + b1
         h = dropout(h, p_drop, training=training, rng=rng)
         return nn.gcn_conv(h, edge_index, p["W2"], p["b2"], adj=adj)
@@ -158,7 +147,7 @@ def gat_model(x, edge_index, heads=8, hidden=8, p_drop=0.6):
     eye = np.eye(heads * hidden)
 
     def model(p, data, training, rng):
-        h = sparse_matmul(sparse_dropout(x, p_drop, training, rng), p["W1"])          # X W1, all heads
+        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])          # X W1, all heads
         h = elu(nn.gat_conv(h, edge_index, eye, p["a_src1"], p["a_dst1"], p["b1"], heads=heads,
                             dropout_p=p_drop, training=training, rng=rng))
         h = dropout(h, p_drop, training=training, rng=rng)
@@ -225,7 +214,7 @@ def webkb_model(arch, x, edge_index, num_nodes, hidden=64, p_drop=0.5):
         if arch == "mlp":
             h = relu(sparse_matmul(x, p["W1"]))
             return nn.linear(dropout(h, p_drop, training=training, rng=rng), p["W2"])
-        xd = sparse_dropout(x, p_drop, training, rng)
+        xd = dropout(x, p_drop, training=training, rng=rng)
         if arch == "gcn":
             h = relu(nn.gcn_conv(sparse_matmul(xd, p["W1"]), edge_index, eye, adj=adj))
             return nn.gcn_conv(dropout(h, p_drop, training=training, rng=rng), edge_index, p["W2"], adj=adj)

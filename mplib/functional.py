@@ -25,6 +25,7 @@ live in :mod:`mplib.aggregation`, the layers built from all of them in
 """
 
 import numpy as np
+from scipy import sparse
 
 from ._validate import check_features, check_real, check_rng, check_segment_index
 from .aggregation import scatter
@@ -58,9 +59,14 @@ def elu(x, alpha=1.0):
 def dropout(x, p=0.5, training=True, rng=None):
     r"""Zero each entry with probability ``p`` and scale the rest by :math:`1/(1-p)` (inverted dropout).
 
+    A scipy sparse matrix (a constant input such as Cora's bag-of-words features) has only
+    its stored entries dropped: on its dense form that is the same dropout, since a zero
+    stays zero, at the cost of one random number per stored entry instead of one per cell
+    (Kipf & Welling's sparse dropout). It comes back as a ``scipy.sparse.csr_array``.
+
     Parameters
     ----------
-    x : array_like or Tensor
+    x : array_like, Tensor or scipy sparse matrix
     p : float in [0, 1)
     training : bool, default True
         ``False`` (evaluation) returns ``x`` unchanged and draws no random numbers.
@@ -69,7 +75,7 @@ def dropout(x, p=0.5, training=True, rng=None):
 
     Returns
     -------
-    ndarray (Tensor if ``x`` is one), same shape as ``x``
+    ndarray (Tensor if ``x`` is one, csr_array if it is sparse), same shape as ``x``
 
     Raises
     ------
@@ -82,10 +88,22 @@ def dropout(x, p=0.5, training=True, rng=None):
     array([2., 0., 0., 0.])
     >>> dropout(np.ones(4), 0.5, training=False)
     array([1., 1., 1., 1.])
+    >>> from scipy import sparse
+    >>> dropout(sparse.eye_array(4), 0.5, rng=0).toarray()    # off-diagonal zeros stay zero
+    array([[2., 0., 0., 0.],
+           [0., 0., 0., 0.],
+           [0., 0., 0., 0.],
+           [0., 0., 0., 0.]])
     """
     p = check_real(p, "p")
     if not 0 <= p < 1:
         raise ValueError(f"`p` must be in [0, 1), got {p}")
+    if sparse.issparse(x):
+        if not training or p == 0:
+            return x
+        x = sparse.csr_array(x)
+        keep = check_rng(rng).random(x.nnz) >= p
+        return sparse.csr_array((x.data * keep / (1.0 - p), x.indices, x.indptr), shape=x.shape)
     if not isinstance(x, Tensor):
         x = np.asarray(x)
     if not training or p == 0:

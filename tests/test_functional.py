@@ -61,6 +61,22 @@ def test_dropout_scales_kept_entries_and_is_seeded(seed, p):
     np.testing.assert_allclose(t.grad, kept / (1 - p))
 
 
+@SEEDS
+@given(seed=seeds, p=st.floats(0.05, 0.95), density=st.floats(0.05, 0.6))
+def test_sparse_dropout_is_dense_dropout_of_the_stored_entries(seed, p, density):
+    """The stored entries meet one draw each, in CSR order; a zero stays zero; scaling as dense."""
+    from scipy import sparse
+
+    x = sparse.random_array((20, 7), density=density, rng=seed, format="coo")   # COO in: CSR out
+    out = dropout(x, p, rng=seed)
+    assert isinstance(out, sparse.csr_array) and out.shape == x.shape
+    csr = sparse.csr_array(x)
+    keep = np.random.default_rng(seed).random(csr.nnz) >= p       # an independent replay
+    expected = sparse.csr_array((csr.data * keep, csr.indices, csr.indptr), shape=x.shape).toarray()
+    np.testing.assert_allclose(out.toarray(), expected / (1 - p))
+    assert dropout(x, p, training=False) is x and dropout(x, 0.0, rng=seed) is x
+
+
 def test_dropout_keeps_about_one_minus_p():
     out = dropout(np.ones(100_000), 0.3, rng=1)
     assert abs(np.mean(out != 0) - 0.7) < 0.01  # 0.7 +- 7 standard deviations (sd = 0.0014)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import mplib
 from mplib import datasets, train
+from mplib.functional import dropout
 from mplib.autograd import Tensor
 
 spec = importlib.util.spec_from_file_location(
@@ -44,9 +45,10 @@ def test_row_normalise_rows_sum_to_one(texas):
 
 
 def test_sparse_dropout_drops_stored_entries_only(texas):
+    """mplib's dropout on the sparse features, as the reproduction calls it."""
     _, x = texas
-    assert reproduce.sparse_dropout(x, 0.5, False, np.random.default_rng(0)) is x
-    out = reproduce.sparse_dropout(x, 0.6, True, np.random.default_rng(0))
+    assert dropout(x, 0.5, training=False, rng=np.random.default_rng(0)) is x
+    out = dropout(x, 0.6, training=True, rng=np.random.default_rng(0))
     dense, kept = x.toarray(), out.toarray()
     assert np.all(kept[dense == 0] == 0)
     survivors = kept[dense != 0] != 0
