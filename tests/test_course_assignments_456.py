@@ -289,6 +289,7 @@ def test_release_has_no_solution_or_hidden_tests(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_gets_full_marks(batch456, assignment):
     row = _row(batch456, assignment, "solution")
+    assert row["status"] == "graded", row["reason"]
     assert (row["status"], float(row["score"]), float(row["max_score"])) == \
         ("graded", FULL[assignment], FULL[assignment])
     assert row["notes"] == ""
@@ -298,6 +299,7 @@ def test_solution_gets_full_marks(batch456, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_gets_zero_and_raises_only_at_the_stubs(batch456, assignment):
     row = _row(batch456, assignment, "release")
+    assert row["status"] == "graded", row["reason"]
     assert (row["status"], float(row["score"])) == ("graded", 0)
     path, = (batch456 / "autograded" / "release" / assignment).glob("*.ipynb")
     errors = {}

@@ -92,6 +92,7 @@ def test_release_has_no_solution_or_hidden_tests(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_gets_full_marks(batch, assignment):
     row = export_rows(batch, assignment)["solution"]
+    assert row["status"] == "graded", row["reason"]
     assert (row["status"], float(row["score"]), float(row["max_score"])) == ("graded", FULL[assignment],
                                                                               FULL[assignment])
     assert row["notes"] == ""
@@ -100,6 +101,7 @@ def test_solution_gets_full_marks(batch, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_gets_zero_and_raises_only_at_the_stubs(batch, assignment):
     row = export_rows(batch, assignment)["release"]
+    assert row["status"] == "graded", row["reason"]
     assert (row["status"], float(row["score"])) == ("graded", 0)
     errors = [out for cell in _autograded(batch, "release", assignment).cells if cell.cell_type == "code"
               for out in cell.outputs if out.output_type == "error"]

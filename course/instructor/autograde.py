@@ -81,9 +81,27 @@ def check_notebook_file(path):
     return None
 
 
+# jupyter_client's words for a kernel that never became ready (before any cell of the notebook ran)
+_NOT_STARTED = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+KERNEL_ATTEMPTS = 3  # tries to start a kernel for one submission before it is reported failed
+
+
+def _kernel_not_started(error, log):
+    """``True`` when nbgrader failed because the kernel never started, which no submission causes.
+
+    A kernel can fail to start for reasons of the machine, e.g. one of the five ports
+    jupyter_client picked for it was taken by another process before the kernel bound it.
+    """
+    text = (error or "") + "\n" + (log or "")
+    return any(words in text for words in _NOT_STARTED)
+
+
 def _failure_reason(error, log):
     """Turn nbgrader's traceback and log into one line for the export."""
     text = (error or "") + "\n" + (log or "")
+    if _kernel_not_started(error, log):
+        return ("the notebook's kernel could not start on this machine (not a fault of the submission; "
+                f"{KERNEL_ATTEMPTS} attempts); autograde again")
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
         return "the kernel died while running the notebook (e.g. exit() or os._exit in a cell)"
     if "UnresponsiveKernelError" in text or "kernel became unresponsive" in text:
@@ -297,13 +315,16 @@ def _grade(job, work, result, start):
     if fast:  # same execution, kernels forked from this worker's warm zygote
         config.Autograde.autograde_preprocessors = [
             FastExecute if pp is Execute else pp for pp in config.Autograde.autograde_preprocessors]
-    coursedir = CourseDirectory(config=config, root=str(work))
-    coursedir.assignment_id, coursedir.student_id = assignment, student
-    app = Autograde(coursedir=coursedir, config=config, log=log)
-    app.force, app.create_student = True, True
-    with warnings.catch_warnings():  # SQLAlchemy 2 chatter from nbgrader's own session handling
-        warnings.simplefilter("ignore")
-        outcome = capture_log(app)
+    for _ in range(KERNEL_ATTEMPTS):
+        coursedir = CourseDirectory(config=config, root=str(work))
+        coursedir.assignment_id, coursedir.student_id = assignment, student
+        app = Autograde(coursedir=coursedir, config=config, log=log)
+        app.force, app.create_student = True, True
+        with warnings.catch_warnings():  # SQLAlchemy 2 chatter from nbgrader's own session handling
+            warnings.simplefilter("ignore")
+            outcome = capture_log(app)
+        if outcome["success"] or not _kernel_not_started(outcome.get("error"), outcome.get("log")):
+            break  # else the machine's fault, not the submission's: grade it again from scratch
     logtext = outcome.get("log", "")
     result["notes"] = [ln.split(NOTE, 1)[1].strip() for ln in logtext.splitlines() if NOTE in ln]
     result["seconds"] = round(time.perf_counter() - start, 2)
@@ -314,7 +335,8 @@ def _grade(job, work, result, start):
     except Exception as err:  # a fault of the grader, not of the student: the export asks for a review
         result["verified"] = {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"}
     if not outcome["success"]:
-        return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext))
+        return dict(result, status="failed", reason=_failure_reason(outcome.get("error"), logtext),
+                    retry=_kernel_not_started(outcome.get("error"), logtext) or None)
 
     notebooks = {}
     with warnings.catch_warnings(), open_url(db) as gb:
