@@ -451,7 +451,8 @@ def test_float32_inputs_want_float32_answers_in_every_assignment(task):
     if plain == {True}:
         assert failed[0].message == "expected dtype float32 (the dtype of the float inputs), got dtype float64"
     else:                          # the comparator of the compound answer names the element
-        assert re.fullmatch(r"element \d+[^:]*: expected dtype float32, got dtype float64", failed[0].message)
+        assert re.fullmatch(r"element \d+[^:]*: expected dtype float32 \(the dtype of the float inputs\), "
+                            r"got dtype float64", failed[0].message)
 
 
 def test_every_notebook_states_the_dtype_rule():

@@ -323,8 +323,10 @@ def evaluate(task, fn, seed=None, stop_at_first=True):
                 message = check.compare(got, want)
                 if case.dtype and isinstance(got, np.ndarray) and got.dtype.kind == "f" \
                         and got.dtype != np.dtype(case.dtype):
-                    message = (f"expected dtype {case.dtype} (the dtype of the float inputs), got dtype "
-                               f"{got.dtype}")
+                    message = f"expected dtype {case.dtype}, got dtype {got.dtype}"
+                if case.dtype and message:  # a single array or an element of a tuple: say why
+                    message = message.replace(f"expected dtype {case.dtype},",
+                                              f"expected dtype {case.dtype} (the dtype of the float inputs),")
                 outcome = Outcome(case, message is None, message or "")
         outcomes.append(outcome)
         if stop_at_first and not outcome.ok:
