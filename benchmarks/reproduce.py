@@ -135,7 +135,7 @@ def gcn_model(x, edge_index, num_nodes, p_drop=0.5):
     eye = np.eye(16)
 
     def model(p, data, training, rng):
-        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])          # X W1
+        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])   # X W1
         h = relu(nn.gcn_conv(h, edge_index, eye, p["b1"], adj=adj))                   # Â (X W1) + b1
         h = dropout(h, p_drop, training=training, rng=rng)
         return nn.gcn_conv(h, edge_index, p["W2"], p["b2"], adj=adj)
@@ -147,7 +147,7 @@ def gat_model(x, edge_index, heads=8, hidden=8, p_drop=0.6):
     eye = np.eye(heads * hidden)
 
     def model(p, data, training, rng):
-        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])          # X W1, all heads
+        h = sparse_matmul(dropout(x, p_drop, training=training, rng=rng), p["W1"])   # X W1, all heads
         h = elu(nn.gat_conv(h, edge_index, eye, p["a_src1"], p["a_dst1"], p["b1"], heads=heads,
                             dropout_p=p_drop, training=training, rng=rng))
         h = dropout(h, p_drop, training=training, rng=rng)
@@ -514,10 +514,12 @@ def main(argv=None):
             results["speed"]["pyg"] = None
         else:
             for arch, row in pyg.items():
-                results["speed"][f"cora/{arch}"].update({"bench_pyg": row})
-                print(f"speed cora/{arch}, 200 epochs each (bench_pyg.py): mplib {row['mplib']['cpu_s_per_run']:.2f} s, "
+                results["speed"][f"cora/{arch}"]["bench_pyg"] = row
+                print(f"speed cora/{arch}, 200 epochs each (bench_pyg.py): "
+                      f"mplib {row['mplib']['cpu_s_per_run']:.2f} s, "
                       f"PyG {row['pyg']['cpu_s_per_run']:.2f} s CPU per run, ratio {row['ratio']:.2f} "
-                      f"{'ok' if row['ok'] else 'MISSED'} (target <= 1.5); peak MB {row['mplib']['peak_rss_mb']:.0f} "
+                      f"{'ok' if row['ok'] else 'MISSED'} (target <= 1.5); "
+                      f"peak MB {row['mplib']['peak_rss_mb']:.0f} "
                       f"/ {row['pyg']['peak_rss_mb']:.0f}")
                 if not row["ok"]:
                     missed.append(f"speed cora/{arch}")
